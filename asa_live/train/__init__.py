@@ -1,0 +1,1 @@
+"""asa_live.train"""
