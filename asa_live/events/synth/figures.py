@@ -1,0 +1,209 @@
+"""Pictures of synthetic samples (docs/img/synth_*.png). matplotlib is imported lazily."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
+from asa_live.events.synth.recording import generate_sample
+
+# Real DVS128 Gesture numbers from /work/shared/docs/dvsgesture-facts.md (train split).
+REAL_MEAN_RATE_EV_S = 56_000.0
+REAL_ACTIVE_X_5_95 = (14, 106)
+REAL_ACTIVE_Y_5_95 = (32, 115)
+
+
+def event_frame_rgb(events: np.ndarray, width: int, height: int, clip: float = 4.0) -> np.ndarray:
+    """An ``[H, W, 3]`` float image: ON events orange, OFF events blue, black background."""
+    on = np.bincount(
+        events["y"][events["p"] == 1].astype(np.int64) * width + events["x"][events["p"] == 1],
+        minlength=width * height,
+    ).reshape(height, width)
+    off = np.bincount(
+        events["y"][events["p"] == 0].astype(np.int64) * width + events["x"][events["p"] == 0],
+        minlength=width * height,
+    ).reshape(height, width)
+    on_n = np.clip(on / clip, 0, 1)
+    off_n = np.clip(off / clip, 0, 1)
+    rgb = np.zeros((height, width, 3))
+    rgb[..., 0] = np.clip(on_n + 0.15 * off_n, 0, 1)
+    rgb[..., 1] = np.clip(0.6 * on_n + 0.6 * off_n, 0, 1)
+    rgb[..., 2] = np.clip(off_n + 0.1 * on_n, 0, 1)
+    return rgb
+
+
+def plot_class_grid(
+    path: str | os.PathLike,
+    seed: int = 7,
+    n_frames: int = 6,
+    frame_us: int = 100_000,
+    start_us: int = 200_000,
+    classes: Sequence[int] = tuple(range(NUM_GESTURE_CLASSES)),
+) -> None:
+    """For each class a row of ``n_frames`` event frames of ``frame_us`` each, saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    duration = start_us + n_frames * frame_us
+    fig, axes = plt.subplots(
+        len(classes), n_frames, figsize=(1.6 * n_frames + 1.6, 1.6 * len(classes))
+    )
+    axes = np.atleast_2d(axes)
+    for row, c in enumerate(classes):
+        ev = generate_sample(c, seed + c, duration_us=duration)
+        for col in range(n_frames):
+            a = start_us + col * frame_us
+            sel = ev[(ev["t"] >= a) & (ev["t"] < a + frame_us)]
+            ax = axes[row, col]
+            ax.imshow(event_frame_rgb(sel, 128, 128), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"{a // 1000}-{(a + frame_us) // 1000} ms", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(
+                    f"{c}: {GESTURE_CLASSES[c]}", fontsize=7, rotation=0, ha="right", va="center"
+                )
+    fig.suptitle("Synthetic DVS128 Gesture: event frames (ON orange, OFF blue)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def sample_statistics(n_per_class: int = 8, seed: int = 1000, duration_us: int = 1_500_000) -> dict:
+    """Event statistics of ``n_per_class`` samples per class (seeds ``seed``, ``seed + 1``, ...).
+
+    Returns a dict: ``rates`` ``[11, n]`` events/s, ``on_fraction`` ``[11, n]``, ``footprint``
+    ``[128, 128]`` event counts over all samples, and the 5-95 % ranges of active x and y.
+    """
+    rates = np.zeros((NUM_GESTURE_CLASSES, n_per_class))
+    on_fraction = np.zeros_like(rates)
+    footprint = np.zeros((128, 128), np.int64)
+    s = seed
+    for c in range(NUM_GESTURE_CLASSES):
+        for i in range(n_per_class):
+            ev = generate_sample(c, s, duration_us=duration_us)
+            s += 1
+            rates[c, i] = len(ev) / (duration_us * 1e-6)
+            on_fraction[c, i] = ev["p"].mean() if len(ev) else 0.0
+            footprint += np.bincount(
+                ev["y"].astype(np.int64) * 128 + ev["x"], minlength=128 * 128
+            ).reshape(128, 128)
+    # Active pixels weighted by their events, as the facts file's GIF measure approximates.
+    ys, xs = np.nonzero(footprint)
+    w = footprint[ys, xs].astype(float)
+    return {
+        "rates": rates,
+        "on_fraction": on_fraction,
+        "footprint": footprint,
+        "x_5_95": _weighted_percentiles(xs, w),
+        "y_5_95": _weighted_percentiles(ys, w),
+    }
+
+
+def _weighted_percentiles(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order]) / weights.sum()
+    v = values[order]
+    return float(v[np.searchsorted(cum, 0.05)]), float(v[np.searchsorted(cum, 0.95)])
+
+
+def plot_statistics(path: str | os.PathLike, n_per_class: int = 8, seed: int = 1000) -> dict:
+    """Event-rate histogram, per-class rates and spatial footprint against the real numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    st = sample_statistics(n_per_class, seed)
+    rates = st["rates"] / 1000.0
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
+    ax = axes[0]
+    ax.hist(rates.ravel(), bins=25, color="tab:blue", alpha=0.8)
+    ax.axvline(REAL_MEAN_RATE_EV_S / 1000, color="k", ls="--", label="real mean (56 k ev/s)")
+    ax.axvline(rates.mean(), color="tab:red", label=f"synthetic mean ({rates.mean():.0f} k ev/s)")
+    ax.set_xlabel("event rate per sample (k events/s)")
+    ax.set_ylabel("samples")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{rates.size} synthetic samples of 1.5 s")
+    ax = axes[1]
+    ax.boxplot(rates.T, showfliers=False)
+    ax.axhline(REAL_MEAN_RATE_EV_S / 1000, color="k", ls="--")
+    ax.set_xticks(range(1, NUM_GESTURE_CLASSES + 1), [str(c) for c in range(NUM_GESTURE_CLASSES)])
+    ax.set_xlabel("class")
+    ax.set_ylabel("k events/s")
+    ax.set_title("rate by class (dashed: real mean over all classes)")
+    ax = axes[2]
+    ax.imshow(np.log1p(st["footprint"]), cmap="magma")
+    x0, x1 = st["x_5_95"]
+    y0, y1 = st["y_5_95"]
+    ax.add_patch(
+        Rectangle(
+            (x0, y0), x1 - x0, y1 - y0, fill=False, ec="cyan", lw=1.5, label="synthetic 5-95 %"
+        )
+    )
+    rx, ry = REAL_ACTIVE_X_5_95, REAL_ACTIVE_Y_5_95
+    ax.add_patch(
+        Rectangle(
+            (rx[0], ry[0]),
+            rx[1] - rx[0],
+            ry[1] - ry[0],
+            fill=False,
+            ec="lime",
+            ls="--",
+            lw=1.5,
+            label="real 5-95 % (one class-4 sample)",
+        )
+    )
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title("spatial footprint (log events), all classes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return st
+
+
+def plot_recording(
+    path: str | os.PathLike, events: np.ndarray, labels: np.ndarray, bin_ms: float = 50.0
+) -> None:
+    """Event rate over a recording with the labelled gestures shaded, plus one frame per gesture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(labels)
+    fig = plt.figure(figsize=(max(12, 1.3 * n), 5))
+    grid = fig.add_gridspec(2, n, height_ratios=[1.0, 1.1])
+    ax = fig.add_subplot(grid[0, :])
+    bin_us = int(bin_ms * 1000)
+    counts = np.bincount(events["t"] // bin_us)
+    t = np.arange(len(counts)) * bin_ms / 1000
+    ax.plot(t, counts / (bin_ms / 1000) / 1000, lw=0.8, color="k")
+    for row in labels:
+        a, b = row["start_us"] / 1e6, row["end_us"] / 1e6
+        ax.axvspan(a, b, color="tab:orange", alpha=0.2)
+        ax.text(
+            (a + b) / 2, ax.get_ylim()[1] * 0.9, str(int(row["class_id"])), ha="center", fontsize=8
+        )
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("k events/s")
+    ax.set_xlim(0, t[-1] if len(t) else 1)
+    ax.set_title("event rate; shaded: labelled gestures (class id 0..10)", fontsize=9)
+    for i, row in enumerate(labels):
+        mid = (int(row["start_us"]) + int(row["end_us"])) // 2
+        sel = events[(events["t"] >= mid) & (events["t"] < mid + 100_000)]
+        a = fig.add_subplot(grid[1, i])
+        a.imshow(event_frame_rgb(sel, 128, 128), interpolation="nearest")
+        a.set_xticks([])
+        a.set_yticks([])
+        a.set_title(GESTURE_CLASSES[int(row["class_id"])].replace("_", " "), fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
