@@ -1,0 +1,220 @@
+"""Sensor adaptation: map any sensor's events onto the model's input geometry (128x128).
+
+Rules (``mode``), vectorised integer numpy, never interpolating (every kept event stays one
+event):
+
+* ``"crop_scale"`` (default): centre-crop the sensor to the target's aspect ratio (a square
+  for 128x128: the central ``min(W, H)`` columns/rows), then scale that crop to the target.
+  Keeps the whole height of a landscape sensor (the person's full figure), drops the side
+  margins. e.g. 346x260 -> central 260x260 -> 128x128; 240x180 -> 180x180 -> 128x128.
+* ``"crop"``: centre-crop (or centre-pad, for a smaller sensor) to the target without any
+  scaling: ``x' = x - (W - tw) // 2``; events that fall outside are dropped.
+* ``"scale"``: scale each axis on its own, no crop (the aspect ratio changes; every event is
+  kept).
+
+Scaling a crop of ``c`` source pixels onto ``t`` target pixels (``t < c``):
+
+* ``area=True`` (default): source pixel ``i`` covers the target interval
+  ``[i * t / c, (i + 1) * t / c)``, which overlaps at most two target pixels; an event goes to
+  the second one with probability equal to the overlap fraction, decided by a fixed hash of
+  the event's (t, x, y) (deterministic, no RNG state). Every target pixel then receives the
+  same expected share of a uniform scene. With plain nearest mapping and a non-integer ratio
+  (e.g. 240 -> 128, 1.875), target pixels collect alternately 1 and 2 source pixels, which
+  paints a fixed stripe pattern onto every frame; ``area=True`` removes it.
+* ``area=False``: nearest, ``x' = (x - x0) * t // c`` (exact stripes for non-integer ratios).
+
+For an integer ratio (256 -> 128) both are the same. Upscaling (``t > c``) always uses nearest.
+Counts are preserved inside the kept area. Polarity is untouched (0 = OFF, 1 = ON).
+
+:class:`NoiseFilter` wraps dv-processing's ``BackgroundActivityNoiseFilter`` (optional).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from asa_live.errors import ConfigError
+from asa_live.events.dtype import EVENT_DTYPE
+
+__all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
+
+ADAPT_MODES = ("crop_scale", "crop", "scale")
+
+
+@dataclass(frozen=True)
+class SensorAdapter:
+    """Maps events of a ``sensor_size`` (width, height) sensor to ``target_size``.
+
+    ``__call__(events) -> events`` in target coordinates (events outside the kept area are
+    dropped). ``region`` is the source rectangle ``(x0, y0, width, height)`` that is kept.
+    """
+
+    sensor_size: tuple[int, int]
+    target_size: tuple[int, int] = (128, 128)
+    mode: str = "crop_scale"
+    area: bool = True
+    region: tuple[int, int, int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ADAPT_MODES:
+            raise ConfigError(
+                f"Unknown sensor adaptation mode '{self.mode}': use one of {', '.join(ADAPT_MODES)}."
+            )
+        width, height = (int(v) for v in self.sensor_size)
+        tw, th = (int(v) for v in self.target_size)
+        if min(width, height, tw, th) < 1:
+            raise ValueError(
+                f"sizes must be positive: sensor {self.sensor_size}, target {self.target_size}"
+            )
+        object.__setattr__(self, "sensor_size", (width, height))
+        object.__setattr__(self, "target_size", (tw, th))
+        if self.mode == "crop_scale":
+            # the largest centred rectangle with the target's aspect ratio
+            if width * th >= height * tw:
+                ch, cw = height, height * tw // th
+            else:
+                cw, ch = width, width * th // tw
+            region = ((width - cw) // 2, (height - ch) // 2, cw, ch)
+        elif self.mode == "crop":
+            region = ((width - tw) // 2, (height - th) // 2, tw, th)
+        else:
+            region = (0, 0, width, height)
+        object.__setattr__(self, "region", region)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.sensor_size == self.target_size
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        """``events`` (EVENT_DTYPE, sensor coordinates) -> EVENT_DTYPE in target coordinates."""
+        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+            raise ValueError("SensorAdapter: events must be an EVENT_DTYPE array")
+        if self.is_identity or len(events) == 0:
+            return events
+        tw, th = self.target_size
+        # one gather per axis through lookup tables (source coordinate -> first target
+        # coordinate, or tw / th for a dropped one; and the 16-bit share of the source pixel
+        # that falls on that first target pixel) instead of per-event arithmetic
+        (x_lo, x_share), (y_lo, y_share) = self._luts
+        xs = events["x"]
+        ys = events["y"]
+        x = x_lo[xs]
+        y = y_lo[ys]
+        if x_share is not None or y_share is not None:
+            draw = _event_hash(events)
+            if x_share is not None:
+                x += ((draw & 0xFFFF) >= x_share[xs]).astype(np.uint16)
+            if y_share is not None:
+                y += (((draw >> 16) & 0xFFFF) >= y_share[ys]).astype(np.uint16)
+        keep = (x < tw) & (y < th)
+        if keep.all():
+            out = events.copy()
+            out["x"] = x
+            out["y"] = y
+            return out
+        out = events[keep]
+        out["x"] = x[keep]
+        out["y"] = y[keep]
+        return out
+
+    @property
+    def _luts(self) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        luts = self.__dict__.get("_lut_cache")
+        if luts is None:
+            x0, y0, cw, ch = self.region
+            tw, th = self.target_size
+            scale = self.mode != "crop"
+            luts = (
+                _axis_lut(self.sensor_size[0], x0, cw, tw, scale, self.area),
+                _axis_lut(self.sensor_size[1], y0, ch, th, scale, self.area),
+            )
+            object.__setattr__(self, "_lut_cache", luts)
+        return luts
+
+
+def _event_hash(events: np.ndarray) -> np.ndarray:
+    """32 well-mixed bits per event from (t, x, y): a fixed, stateless 'random' draw, so the
+    same events always map the same way (splitmix64-style multiply / xor-shift)."""
+    key = events["t"].astype(np.uint64)
+    key *= np.uint64(0x9E3779B97F4A7C15)
+    key ^= events["x"].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    key ^= events["y"].astype(np.uint64) * np.uint64(0x165667B19E3779F9)
+    key ^= key >> np.uint64(31)
+    key *= np.uint64(0xBF58476D1CE4E5B9)
+    key ^= key >> np.uint64(29)
+    return (key >> np.uint64(32)).astype(np.uint32)
+
+
+def _axis_lut(
+    size: int, start: int, length: int, target: int, scale: bool, area: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per source coordinate (0..65535, so any uint16 indexes it): the first target coordinate
+    (``target`` marks a dropped one), and, for area mapping, the 16-bit threshold below which
+    a draw stays on it (None when no source pixel straddles two target pixels).
+
+    Source pixel ``i`` (relative to ``start``) covers ``[i * target / length, (i + 1) * target
+    / length)``; nearest mapping is ``i * target // length``."""
+    i = np.arange(1 << 16, dtype=np.int64) - start
+    inside = (i >= 0) & (i < length) & (np.arange(1 << 16) < size)
+    if not scale:
+        return np.where(inside & (i < target), i, target).astype(np.uint16), None
+    first = i * target // length
+    lo = np.where(inside & (first < target), first, target).astype(np.uint16)
+    if not area or target >= length:
+        return lo, None
+    # share of pixel i on `first`: (first + 1 - i * target / length) / (target / length)
+    #   = ((first + 1) * length - i * target) / target, in [0, 1]; scaled to 0..65536
+    share = ((first + 1) * length - i * target) * 65536 // target
+    share = np.clip(share, 0, 65536)
+    if not (share[inside] < 65536).any():
+        return lo, None  # integer ratio: no pixel straddles two target pixels
+    return lo, share.astype(np.uint32)
+
+
+class NoiseFilter:
+    """dv-processing's background-activity filter: drops an event unless a neighbouring pixel
+    fired within ``background_activity_us`` before it. State carries across packets.
+
+    Needs dv-processing. Cost is dominated by copying into a dv.EventStore (~7 M events/s).
+    """
+
+    def __init__(self, sensor_size: tuple[int, int], background_activity_us: int = 2000) -> None:
+        import datetime
+
+        try:
+            import dv_processing as dv
+        except ImportError:
+            raise ConfigError(
+                "Noise filtering needs dv-processing, which is not installed: "
+                "run `pip install 'asa-live[camera]'` or turn the filter off."
+            ) from None
+        if background_activity_us < 1:
+            raise ConfigError(
+                f"The noise filter's time must be >= 1 us, got {background_activity_us}."
+            )
+        self._dv = dv
+        self.sensor_size = (int(sensor_size[0]), int(sensor_size[1]))
+        self._filter = dv.noise.BackgroundActivityNoiseFilter(
+            self.sensor_size, datetime.timedelta(microseconds=int(background_activity_us))
+        )
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        """Filter a time-sorted EVENT_DTYPE packet; returns the events that pass."""
+        from asa_live.events.aedat4 import store_to_events
+
+        if len(events) == 0:
+            return events
+        store = self._dv.EventStore()
+        push = store.push_back
+        for event in zip(
+            events["t"].tolist(),
+            events["x"].tolist(),
+            events["y"].tolist(),
+            (events["p"] != 0).tolist(),
+            strict=True,
+        ):
+            push(event)
+        self._filter.accept(store)
+        return store_to_events(self._filter.generateEvents())

@@ -1,0 +1,133 @@
+"""``asa-live-info FILE [--window-us N]``: what a recording holds, read in streaming fashion.
+
+Prints the sensor size, event count, duration, event rate, ON fraction, the number of frames
+binning would produce at ``--window-us``, and the labelled gestures when a ``<stem>_labels.csv``
+lies beside the file. Any user error prints one sentence to stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from asa_live.errors import AsaLiveError
+
+__all__ = ["main", "recording_stats"]
+
+
+def recording_stats(spec: str, window_us: int) -> dict:
+    """Stream a recording once; return its statistics (times in microseconds)."""
+    from asa_live.events.sources import open_source
+
+    n_events = 0
+    n_on = 0
+    t_first = None
+    t_last = None
+    backwards = 0
+    prev_t = None
+    with open_source(spec) as source:
+        sensor_size = source.sensor_size
+        name = source.name
+        for packet in source:
+            t = packet["t"]
+            n_events += len(packet)
+            n_on += int(packet["p"].sum())
+            lo, hi = int(t.min()), int(t.max())
+            t_first = lo if t_first is None else min(t_first, lo)
+            t_last = hi if t_last is None else max(t_last, hi)
+            if prev_t is not None and int(t[0]) < prev_t:
+                backwards += 1
+            backwards += int((t[1:] < t[:-1]).sum())
+            prev_t = int(t[-1])
+    duration_us = 0 if t_first is None else t_last - t_first
+    return {
+        "name": name,
+        "sensor_size": sensor_size,
+        "events": n_events,
+        "on_fraction": n_on / n_events if n_events else 0.0,
+        "t_first_us": t_first,
+        "t_last_us": t_last,
+        "duration_us": duration_us,
+        "rate_events_per_s": n_events / (duration_us / 1e6) if duration_us > 0 else 0.0,
+        "frames": 0 if t_first is None else duration_us // window_us + 1,
+        "backwards_steps": backwards,
+    }
+
+
+def _format(stats: dict, window_us: int) -> str:
+    width, height = stats["sensor_size"]
+    lines = [
+        f"file          {stats['name']}",
+        f"sensor        {width} x {height}",
+        f"events        {stats['events']:,}",
+    ]
+    if stats["events"]:
+        lines += [
+            f"time          {stats['t_first_us']} .. {stats['t_last_us']} us",
+            f"duration      {stats['duration_us'] / 1e6:.3f} s",
+            f"rate          {stats['rate_events_per_s'] / 1e3:,.1f} k events/s",
+            f"ON fraction   {stats['on_fraction']:.3f}",
+            f"frames        {stats['frames']:,} windows of {window_us} us",
+        ]
+        if stats["backwards_steps"]:
+            lines.append(f"backwards     {stats['backwards_steps']:,} timestamps go backwards")
+    else:
+        lines.append("(the recording holds no events)")
+    return "\n".join(lines)
+
+
+def _labels_beside(path: Path) -> Path | None:
+    candidate = path.with_name(f"{path.stem}_labels.csv")
+    return candidate if candidate.is_file() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="asa-live-info",
+        description="Describe an event recording (.aedat4, .aedat, .npy) without loading it whole.",
+    )
+    parser.add_argument("file", help="recording: .aedat4, DVS128 Gesture .aedat or tonic .npy")
+    parser.add_argument(
+        "--window-us",
+        type=int,
+        default=15_000,
+        help="binning window in microseconds, for the frame count (default 15000)",
+    )
+    args = parser.parse_args(argv)
+    if args.window_us < 1:
+        print(f"--window-us must be >= 1 microsecond, got {args.window_us}.", file=sys.stderr)
+        return 2
+    if args.file == "camera" or args.file.startswith("camera:"):
+        print(
+            "asa-live-info describes recordings, and a live camera never ends: "
+            "give an .aedat4, .aedat or .npy file.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stats = recording_stats(args.file, args.window_us)
+            text = _format(stats, args.window_us)
+            labels_path = _labels_beside(Path(args.file))
+            if labels_path is not None:
+                from asa_live.classes import GESTURE_CLASSES
+                from asa_live.events.ibm import read_labels_csv
+
+                labels = read_labels_csv(labels_path)
+                names = ", ".join(GESTURE_CLASSES[int(c)] for c in labels["class_id"])
+                text += f"\nlabels        {len(labels)} gestures in {labels_path.name}: {names}"
+    except AsaLiveError as err:
+        print(str(err), file=sys.stderr)
+        return err.exit_code
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

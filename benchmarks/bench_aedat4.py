@@ -1,0 +1,139 @@
+"""AEDAT4 replay into frames, as fast as possible: asa_live vs dv-processing's own slicer.
+
+A synthetic 10 M-event LZ4 AEDAT4 file (128x128, 60 s; or --file FILE) is replayed:
+
+* ``dv read only``: dv.io.MonoCameraRecording.getNextEventBatch until the end (upper bound);
+* ``dv slicer + numpy``: dv's reader, dv.EventStreamSlicer every 15 ms, one numpy bincount
+  frame per window (how one would do it with dv-processing alone);
+* ``asa_live``: Aedat4FileSource (speed=None) -> StreamingBinner(15 ms) at downsample 1 and 4,
+  i.e. the live pipeline's replay path, frames as float32 [2, H, W].
+
+Events/s = events in the file / time (median of --repeats), by wall clock and by CPU time
+of the process (all threads), since the build machine is shared.
+
+    .venv/bin/python benchmarks/bench_aedat4.py [--events 1e7] [--file rec.aedat4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from asa_live.events import Aedat4FileSource, StreamingBinner
+from asa_live.events.aedat4 import aedat4_info, write_aedat4
+
+WINDOW_US = 15_000
+
+
+def make_file(path: Path, n: int) -> None:
+    rng = np.random.default_rng(0)
+    from asa_live.events import EVENT_DTYPE
+
+    events = np.empty(n, EVENT_DTYPE)
+    events["t"] = (np.arange(n, dtype=np.float64) * (60e6 / n)).astype(np.int64)
+    events["x"] = rng.integers(0, 128, n)
+    events["y"] = rng.integers(0, 128, n)
+    events["p"] = rng.integers(0, 2, n)
+    start = time.perf_counter()
+    write_aedat4(path, events, (128, 128))
+    print(
+        f"wrote {n:,} events in {time.perf_counter() - start:.1f} s "
+        f"({path.stat().st_size / 2**20:.0f} MiB)"
+    )
+
+
+def dv_read_only(path: Path) -> int:
+    import dv_processing as dv
+
+    recording = dv.io.MonoCameraRecording(str(path))
+    n = 0
+    while (batch := recording.getNextEventBatch()) is not None:
+        n += batch.size()
+    return n
+
+
+def dv_slicer_numpy(path: Path) -> int:
+    import dv_processing as dv
+
+    recording = dv.io.MonoCameraRecording(str(path))
+    width, height = recording.getEventResolution()
+    frames = []
+
+    def on_window(store):
+        raw = store.numpy()
+        index = raw["polarity"].astype(np.int64) * (width * height)
+        index += raw["y"].astype(np.int64) * width + raw["x"]
+        frames.append(np.bincount(index, minlength=2 * width * height).astype(np.float32))
+        frames.clear()  # keep memory flat; the frame was produced
+
+    slicer = dv.EventStreamSlicer()
+    slicer.doEveryTimeInterval(timedelta(microseconds=WINDOW_US), on_window)
+    n = 0
+    while (batch := recording.getNextEventBatch()) is not None:
+        n += batch.size()
+        slicer.accept(batch)
+    return n
+
+
+def asa_live(path: Path, downsample: int) -> int:
+    source = Aedat4FileSource(path)
+    binner = StreamingBinner(WINDOW_US, source.sensor_size, downsample=downsample)
+    n = 0
+    for packet in source:
+        n += len(packet)
+        binner.push(packet)
+    binner.flush()
+    return n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=float, default=1e7)
+    parser.add_argument("--file", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.file
+        if path is None:
+            path = Path(tmp) / "bench.aedat4"
+            make_file(path, int(args.events))
+        info = aedat4_info(path)
+        print(f"file: {path.name}, sensor {info.sensor_size[0]}x{info.sensor_size[1]}")
+        runs = {
+            "dv read only": lambda: dv_read_only(path),
+            "dv slicer + numpy frames": lambda: dv_slicer_numpy(path),
+            "asa_live source+binner ds=1": lambda: asa_live(path, 1),
+            "asa_live source+binner ds=4": lambda: asa_live(path, 4),
+        }
+        results = {}
+        for name, fn in runs.items():
+            fn()  # warm the page cache and the allocator
+            walls, cpus, n = [], [], 0
+            for _ in range(args.repeats):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                n = fn()
+                walls.append(time.perf_counter() - start)
+                cpus.append(time.process_time() - start_cpu)
+            results[name] = (statistics.median(walls), statistics.median(cpus), n)
+        base, base_cpu, _ = results["dv slicer + numpy frames"]
+        print("M/s = million events per wall second; cpu M/s = per CPU second of the process")
+        print("(all its threads; the build machine is shared); x = speed relative to dv slicer")
+        print(
+            f"{'pipeline':<30} {'events':>12} {'wall s':>8} {'M/s':>7} {'cpu M/s':>8} "
+            f"{'x wall':>7} {'x cpu':>7}"
+        )
+        for name, (seconds, cpu, n) in results.items():
+            print(
+                f"{name:<30} {n:>12,} {seconds:>8.3f} {n / seconds / 1e6:>7.1f} "
+                f"{n / cpu / 1e6:>8.1f} {base / seconds:>7.2f} {base_cpu / cpu:>7.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
