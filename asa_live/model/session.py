@@ -1,0 +1,126 @@
+"""The live session: owns the network state for one stream and feeds it one window at a time.
+
+    push(frame [2, H, W]) -> list[WindowResult]
+
+Frames are buffered until K = ``model.config.chunk_windows`` windows are in; then one chunk runs
+(every window when K = 1) and one result per window of the chunk comes back, in order. Membrane
+potentials and the readout carry over from chunk to chunk until ``reset()``. Inference runs under
+``torch.inference_mode`` with the model in eval mode, so the session's outputs equal an offline
+call on the same windows (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from asa_live.errors import ConfigError
+from asa_live.model.networks import AsaSnn, NetState
+from asa_live.model.readout import Readout, ReadoutState
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """What the network said about one window.
+
+    Attributes:
+        index: window number since the last ``reset()`` (0-based).
+        scores: ``[num_classes]`` readout scores (mean output spike rate, in [0, 1]).
+        predicted: argmax of ``scores``, or -1 when every score is 0 (no output spike yet).
+        confidence: the winning score (0.0 when ``predicted == -1``).
+        layer_spikes: ``[L]`` spike count of each spiking layer in this window.
+        output_spikes: ``[num_classes]`` output spikes of this window.
+    """
+
+    index: int
+    scores: np.ndarray
+    predicted: int
+    confidence: float
+    layer_spikes: np.ndarray
+    output_spikes: np.ndarray
+
+
+class StreamingSession:
+    """Runs a model over a live stream of frames for a single stream (batch 1).
+
+    Args:
+        model: the network; it is switched to eval mode.
+        readout: the decision readout (default: running mean over the last 60 windows).
+    """
+
+    def __init__(self, model: AsaSnn, readout: Readout | None = None) -> None:
+        self.model = model.eval()
+        self.readout = readout if readout is not None else Readout()
+        cfg = model.config
+        self.chunk_windows = cfg.chunk_windows
+        self.frame_shape = (cfg.in_channels, *cfg.input_size)
+        self.num_classes = cfg.num_classes
+        param = next(model.parameters())
+        self.device = param.device
+        self.dtype = param.dtype
+        self.layer_names = model.layer_names
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: membranes at rest, readout empty, pending windows dropped."""
+        self._state: NetState = self.model.initial_state(1, device=self.device, dtype=self.dtype)
+        self._readout_state: ReadoutState = self.readout.init(
+            1, self.num_classes, device=self.device
+        )
+        self._pending: list[torch.Tensor] = []
+        self._next_index = 0
+
+    @property
+    def pending(self) -> int:
+        """Windows buffered but not yet run (always < K)."""
+        return len(self._pending)
+
+    @property
+    def windows_seen(self) -> int:
+        return self._next_index + len(self._pending)
+
+    def push(self, frame: np.ndarray | torch.Tensor) -> list[WindowResult]:
+        """Add one window ``frame [in_channels, H, W]`` (event counts); returns the results of
+        the chunk it completed (K results), or an empty list while the chunk is filling."""
+        tensor = torch.as_tensor(frame)
+        if tuple(tensor.shape) != self.frame_shape:
+            raise ConfigError(
+                f"The model expects frames of shape {self.frame_shape} (channels, H, W), got "
+                f"{tuple(tensor.shape)}; bin events with the checkpoint's binning config."
+            )
+        self._pending.append(tensor.to(self.device, self.dtype))
+        if len(self._pending) < self.chunk_windows:
+            return []
+        chunk = torch.stack(self._pending)[None]  # [1, K, C, H, W]
+        self._pending = []
+        return self._run(chunk)
+
+    def _run(self, chunk: torch.Tensor) -> list[WindowResult]:
+        with torch.inference_mode():
+            out = self.model(chunk, self._state)
+            scores, self._readout_state = self.readout.update(
+                out.output_spikes, self._readout_state
+            )
+        self._state = out.state
+        scores_np = scores[0].cpu().numpy()
+        spikes_np = out.output_spikes[0].cpu().numpy()
+        layers_np = out.layer_spikes[0].cpu().numpy().round().astype(np.int64)
+        results = []
+        for i in range(chunk.shape[1]):
+            row = scores_np[i]
+            best = int(row.argmax())
+            top = float(row[best])
+            results.append(
+                WindowResult(
+                    index=self._next_index + i,
+                    scores=row,
+                    predicted=best if top > 0 else -1,
+                    confidence=top if top > 0 else 0.0,
+                    layer_spikes=layers_np[i],
+                    output_spikes=spikes_np[i],
+                )
+            )
+        self._next_index += chunk.shape[1]
+        return results

@@ -1,0 +1,357 @@
+"""Model speed: per-window latency (batch 1) and training throughput, side by side with SpikingJelly.
+
+Latency: the paper's 3-layer net at 32x32 (K = 1 and K = 60, amortised per window) and the
+5-layer net at 128x128 (K = 1 and K = 20), each with ASA and without, streaming (state carried
+from call to call). Variants of ours, each adding one change to the one before:
+
+    plain           torch.no_grad, contiguous tensors, LIF through the autograd step functions
+    fused-lif       + the fused in-place LIF/PLIF inference loop (neurons.lif_sequence)
+    inference_mode  + torch.inference_mode instead of no_grad
+    fold-bn-pool    + BN and AvgPool2 folded into the conv (SpikingConv.folded_conv; the default)
+    channels_last   + model.to(memory_format=torch.channels_last)
+    compile         + torch.compile (only with --compile; K = 1 only unless --compile-all)
+
+and the peer "spikingjelly": the same network (same convs, BN and ASA modules, same weights) with
+SpikingJelly 2.x multi-step neurons (LIFNode(tau=1/0.7, decay_input=False, v_threshold=0.3,
+v_reset=0) is exactly the paper's LIF; ParametricLIFNode(init_tau=2) the PLIF), under
+inference_mode. Its spikes are checked against ours before timing.
+
+Training: samples/s of a full step (forward over T = 60, MSE to one-hot, backward, Adam) of the
+3-layer net at batch 32.
+
+Install the peer without letting it touch torch:
+    .venv/bin/pip install --no-deps spikingjelly && .venv/bin/pip install loguru
+
+Run:  .venv/bin/python benchmarks/bench_model.py            (latency + 2 training steps)
+      .venv/bin/python benchmarks/bench_model.py --part latency --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from asa_live.model import ModelConfig, build_model
+from asa_live.model import neurons as neurons_module
+from asa_live.model.networks import AsaSnn
+
+WINDOW_MS = 15.0
+
+
+def _spikingjelly():
+    try:
+        from spikingjelly.activation_based import neuron, surrogate
+    except ImportError:
+        return None
+    return neuron, surrogate
+
+
+class SpikingJellyNet(nn.Module):
+    """Our network's weights (conv, BN, ASA, linear) with SpikingJelly's multi-step neurons.
+
+    SpikingJelly keeps the membrane inside its neuron modules (time-first ``[T, N, ...]``); like a
+    live stream, it is not reset between calls.
+    """
+
+    def __init__(self, model: AsaSnn) -> None:
+        super().__init__()
+        neuron, surrogate = _spikingjelly()  # type: ignore[misc]
+        cfg = model.config
+        self.model = model
+        nodes = []
+        for layer in model.layers:
+            if cfg.arch == "3layer":
+                # U = 0.3 V + X with V the post-reset membrane == the paper's H = 0.3 U (1 - S)
+                node = neuron.LIFNode(
+                    tau=1.0 / (1.0 - cfg.leak),
+                    decay_input=False,
+                    v_threshold=cfg.v_threshold,
+                    v_reset=0.0,
+                    surrogate_function=surrogate.ATan(),
+                    step_mode="m",
+                )
+            else:
+                node = neuron.ParametricLIFNode(
+                    init_tau=cfg.plif_tau0,
+                    v_threshold=cfg.plif_v_threshold,
+                    v_reset=0.0,
+                    surrogate_function=surrogate.ATan(),
+                    step_mode="m",
+                )
+                with torch.no_grad():
+                    node.w.copy_(layer.neuron.w)
+            nodes.append(node)
+        self.nodes = nn.ModuleList(nodes)
+
+    def reset(self) -> None:
+        for node in self.nodes:
+            node.reset()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.model.config
+        n, k = x.shape[:2]
+        h = x
+        counts = []
+        for i, (layer, node) in enumerate(zip(self.model.layers, self.nodes, strict=True)):
+            if i == len(cfg.channels):
+                if self.model.head_pool is not None:
+                    h = self.model.head_pool(h.flatten(0, 1)).reshape(n, k, -1)
+                else:
+                    h = h.flatten(2)
+            cur = layer.currents(h)
+            h = node(cur.transpose(0, 1)).transpose(0, 1)
+            counts.append(h.flatten(2).sum(-1))
+        return h, torch.stack(counts, -1)
+
+
+def _time_calls(steps: dict[str, Callable[[], None]], calls: int, rounds: int) -> dict[str, float]:
+    """Median seconds per call; variants interleaved round by round so load drifts hit all."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for step in steps.values():
+        step()  # warm-up (allocator, oneDNN primitive cache)
+    for _ in range(rounds):
+        for name, step in steps.items():
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def _streaming_step(model: nn.Module, x: torch.Tensor, grad_ctx: Callable) -> Callable[[], None]:
+    holder = {"state": model.initial_state(1) if hasattr(model, "initial_state") else None}
+
+    def step() -> None:
+        with grad_ctx():
+            out = model(x, holder["state"])
+        holder["state"] = out.state
+
+    return step
+
+
+@contextlib.contextmanager
+def _unfused_lif():
+    original = neurons_module._needs_grad
+    neurons_module._needs_grad = lambda *tensors: True  # force the autograd step-function loop
+    try:
+        yield
+    finally:
+        neurons_module._needs_grad = original
+
+
+def latency(args: argparse.Namespace) -> list[dict]:
+    cases = [
+        (arch, k)
+        for arch, k in (("3layer", 1), ("3layer", 60), ("5layer", 1), ("5layer", 20))
+        if arch in args.arch
+    ]
+    rows = []
+    have_sj = _spikingjelly() is not None
+    if not have_sj:
+        print("spikingjelly is not installed: the peer column is skipped", file=sys.stderr)
+    for arch, k in cases:
+        for attention in ("asa", "none"):
+            torch.manual_seed(0)
+            cfg = ModelConfig(arch=arch, attention=attention, chunk_windows=k)
+            model = build_model(cfg).eval()
+            x = torch.poisson(torch.full((1, k, 2, *cfg.input_size), 0.3))
+            steps: dict[str, Callable[[], None]] = {}
+            unfolded = build_model(cfg).eval()
+            unfolded.load_state_dict(model.state_dict())
+            for layer in unfolded.layers[: len(cfg.channels)]:
+                layer.fold_in_inference = False
+            base = _streaming_step(unfolded, x, torch.no_grad)
+
+            def plain(base=base) -> None:
+                with _unfused_lif():
+                    base()
+
+            steps["plain"] = plain
+            steps["fused-lif"] = _streaming_step(unfolded, x, torch.no_grad)
+            steps["inference_mode"] = _streaming_step(unfolded, x, torch.inference_mode)
+            steps["fold-bn-pool"] = _streaming_step(model, x, torch.inference_mode)
+            model_cl = build_model(cfg).eval()
+            model_cl.load_state_dict(model.state_dict())
+            model_cl.to(memory_format=torch.channels_last)
+            steps["channels_last"] = _streaming_step(model_cl, x, torch.inference_mode)
+            compile_s = None
+            if args.compile and (k == 1 or args.compile_all):
+                compiled = torch.compile(model_cl)
+                t0 = time.perf_counter()
+                try:
+                    with torch.inference_mode():
+                        compiled(x, model_cl.initial_state(1))
+                except Exception as err:  # inductor needs a C++ compiler; report and go on
+                    print(
+                        f"torch.compile failed: {type(err).__name__}: {err}"[:300], file=sys.stderr
+                    )
+                else:
+                    compile_s = time.perf_counter() - t0
+                    steps["compile"] = _streaming_step(compiled, x, torch.inference_mode)
+            if have_sj:
+                # the peer uses the plain conv -> BN -> pool modules, as a SpikingJelly net would
+                sj = SpikingJellyNet(unfolded).eval()
+                with torch.inference_mode():
+                    sj_out, sj_counts = sj(x)
+                    ours = model(x)
+                sj.reset()
+                mismatch = float((sj_counts - ours.layer_spikes).abs().sum())
+                if mismatch > 0.001 * float(ours.layer_spikes.sum()) + 1:
+                    print(
+                        f"warning: SpikingJelly spikes differ from ours by {mismatch}",
+                        file=sys.stderr,
+                    )
+
+                def sj_step(sj=sj, x=x) -> None:
+                    with torch.inference_mode():
+                        sj(x)
+
+                steps["spikingjelly"] = sj_step
+            calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate(arch, k)))
+            medians = _time_calls(steps, calls=calls, rounds=args.rounds)
+            row = {"arch": arch, "attention": attention, "K": k, "compile_s": compile_s}
+            row.update({name: 1e3 * t / k for name, t in medians.items()})
+            rows.append(row)
+            _print_row(row)
+    return rows
+
+
+def _estimate(arch: str, k: int) -> float:
+    """Rough seconds per call, only to size the number of calls per round."""
+    per_window = 0.003 if arch == "3layer" else 0.03
+    return per_window * k
+
+
+def _print_row(row: dict) -> None:
+    variants = [
+        v
+        for v in (
+            "plain",
+            "fused-lif",
+            "inference_mode",
+            "fold-bn-pool",
+            "channels_last",
+            "compile",
+            "spikingjelly",
+        )
+        if v in row
+    ]
+    best = min(row[v] for v in variants if v != "spikingjelly")
+    sj = row.get("spikingjelly")
+    parts = [f"{v} {row[v]:.3f}" for v in variants]
+    tail = f" | best ours {best:.3f} ms = {WINDOW_MS / best:.1f}x real time"
+    if sj:
+        tail += f", SpikingJelly/ours {sj / best:.2f}"
+    if row.get("compile_s"):
+        tail += f", compile {row['compile_s']:.0f} s"
+    print(
+        f"{row['arch']:6s} {row['attention']:4s} K={row['K']:<3d} ms/window: "
+        + ", ".join(parts)
+        + tail,
+        flush=True,
+    )
+
+
+def training(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for attention in args.train_attention:
+        torch.manual_seed(0)
+        cfg = ModelConfig(attention=attention, chunk_windows=args.train_t)
+        for layout in args.train_layouts:
+            model = build_model(cfg).train().to(args.train_device)
+            if layout == "channels_last":
+                model.to(memory_format=torch.channels_last)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-4)
+            x = torch.poisson(torch.full((args.train_batch, args.train_t, 2, 32, 32), 0.3))
+            x = x.to(args.train_device)
+            target = nn.functional.one_hot(torch.arange(args.train_batch) % 11, 11).float()
+            target = target.to(args.train_device)
+            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+
+            def step(model=model, opt=opt, x=x, target=target, sync=sync) -> None:
+                out = model(x)
+                loss = nn.functional.mse_loss(out.output_spikes.mean(1), target)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sync()
+
+            step()  # warm-up
+            times = []
+            for _ in range(args.train_steps):
+                t0 = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - t0)
+            sec = statistics.median(times)
+            rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+            row = {
+                "attention": attention,
+                "layout": layout,
+                "s_per_step": sec,
+                "samples_per_s": args.train_batch / sec,
+                "peak_rss_gb": rss_gb,
+            }
+            rows.append(row)
+            print(
+                f"train 3layer {attention:4s} {layout:13s} {args.train_device} "
+                f"T={args.train_t} B={args.train_batch}: "
+                f"{sec:.2f} s/step = {row['samples_per_s']:.2f} samples/s "
+                f"(median of {args.train_steps}; peak RSS so far {rss_gb:.1f} GB)",
+                flush=True,
+            )
+            del model, opt
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--part", choices=("latency", "train", "all"), default="all")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget-s", type=float, default=6.0, help="timing seconds per case")
+    parser.add_argument("--quick", action="store_true", help="a third of the timing budget")
+    parser.add_argument("--compile", action="store_true", help="add a torch.compile variant (K=1)")
+    parser.add_argument("--compile-all", action="store_true", help="torch.compile for every K")
+    parser.add_argument("--train-steps", type=int, default=2)
+    parser.add_argument("--train-batch", type=int, default=32)
+    parser.add_argument("--train-t", type=int, default=60)
+    parser.add_argument("--train-attention", nargs="+", default=["asa"], choices=("asa", "none"))
+    parser.add_argument(
+        "--train-layouts",
+        nargs="+",
+        default=["contiguous"],
+        choices=("contiguous", "channels_last"),
+    )
+    parser.add_argument("--train-device", default="cpu", help="cpu or cuda")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.budget_s /= 3
+        args.rounds = 3
+    torch.set_num_threads(args.threads)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"cpu capability {torch.backends.cpu.get_cpu_capability()}",
+        flush=True,
+    )
+    if args.part in ("latency", "all"):
+        latency(args)
+    if args.part in ("train", "all"):
+        training(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
