@@ -1,0 +1,329 @@
+"""The two evaluation protocols.
+
+Paper protocol (Yao et al., from the authors' release): every test segment gives
+``num_clips`` (10) clips of ``clip_windows`` (60 x 15 ms = 900 ms) windows, spread evenly from
+its start to its end. Each clip is classified on its own, from a fresh network state, by the
+argmax of its mean output rate. A segment counts as correct when MORE than half of its clips
+are (6 of 10; 5 of 10 is not enough). A clip whose output layer never fires has no prediction
+and counts as wrong (argmax of all zeros would silently answer class 0).
+
+Streaming protocol (ours; the paper has none): each continuous labelled recording - idle gaps
+and all - runs through the network window by window from one initial state, as in the live
+app, with the shared :class:`asa_live.model.readout.Readout` turning output spikes into a
+decision per window. Reported:
+
+* per-window accuracy over the windows inside labelled segments, and the same after a grace
+  period (``onset_grace_ms``) that gives the network time to notice a new gesture;
+* gesture-onset latency per segment: time from the segment's first whole window to the end of
+  the first window whose prediction stays correct through the segment's last window (the
+  prediction of window i exists at the end of window i); a segment whose last prediction is
+  wrong has no latency (reported as missed);
+* accuracy against time since onset, a per-window confusion matrix;
+* NASFR (total spikes / (spiking neurons x windows), all spiking layers) and per-layer rates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from asa_live.train.data import ClipDataset, LabelledSequence
+from asa_live.train.loop import autocast_context, evaluate_clips, unwrap
+
+__all__ = [
+    "firing_summary",
+    "onset_latency_windows",
+    "paper_protocol",
+    "streaming_protocol",
+    "vote_segments",
+]
+
+
+def vote_segments(clip_pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Majority rule of the paper: ``clip_pred [S, n]``, ``labels [S]`` -> correct ``[S]`` bool.
+
+    A segment is correct iff strictly more than ``n / 2`` of its clips predict its label.
+    """
+    clip_pred = np.asarray(clip_pred)
+    labels = np.asarray(labels)
+    if clip_pred.ndim != 2 or labels.shape != (clip_pred.shape[0],):
+        raise ValueError(
+            f"vote_segments needs clip_pred [S, n] and labels [S], got {clip_pred.shape} and "
+            f"{labels.shape}"
+        )
+    hits = (clip_pred == labels[:, None]).sum(1)
+    return hits * 2 > clip_pred.shape[1]
+
+
+def firing_summary(
+    layer_spikes: torch.Tensor | np.ndarray,
+    layer_neurons: Sequence[int],
+    layer_names: Sequence[str],
+    windows: int,
+) -> dict[str, Any]:
+    """NASFR and per-layer rates from spike totals ``[L]`` summed over ``windows`` sample-windows.
+
+    NASFR = sum of all spikes / (sum of all spiking neurons x windows), the paper's definition
+    (every spiking layer, output layer included). A layer's rate = its spikes / (its neurons x
+    windows), i.e. the probability that one of its neurons fires in one window.
+    """
+    from asa_live.model.metrics import FiringRateMeter
+
+    meter = FiringRateMeter(layer_names, layer_neurons)
+    meter.update(np.asarray(layer_spikes, dtype=np.float64), n_windows=int(windows))
+    rates = meter.compute()
+    return {
+        "nasfr": rates.nasfr,
+        "layer_rates": dict(zip(rates.layer_names, rates.per_layer, strict=True)),
+        "windows": int(windows),
+    }
+
+
+def _confusion(pred: np.ndarray, label: np.ndarray, num_classes: int) -> np.ndarray:
+    """``[C, C + 1]`` counts: rows = true class, columns = predicted class, last = no output."""
+    matrix = np.zeros((num_classes, num_classes + 1), dtype=np.int64)
+    cols = np.where(pred < 0, num_classes, pred)
+    np.add.at(matrix, (label, cols), 1)
+    return matrix
+
+
+def paper_protocol(
+    model: torch.nn.Module,
+    sequences: Sequence[LabelledSequence],
+    *,
+    clip_windows: int = 60,
+    num_clips: int = 10,
+    batch_size: int = 16,
+    device: torch.device | str = "cpu",
+    amp: bool = False,
+    max_segments: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """The paper's test: ``num_clips`` clips per labelled segment, majority vote per segment.
+
+    Returns segment accuracy (the paper's number), clip accuracy, the number of segments and
+    clips, NASFR / per-layer rates over all clips, the segment-level confusion matrix (rows =
+    true class, columns = the clips' most frequent prediction, last column = no output).
+    """
+    device = torch.device(device)
+    net = unwrap(model)
+    ds = ClipDataset(
+        sequences, clip_windows, train=False, num_clips=num_clips, max_items=max_segments
+    )
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(loader), desc="paper protocol", leave=False)
+    result = evaluate_clips(model, loader, device, amp=amp, progress=bar)
+    if bar is not None:
+        bar.close()
+    n_seg = len(ds.segments)
+    clip_pred = result["pred"].numpy().reshape(n_seg, num_clips)
+    labels = np.array([seg[1] for seg in ds.segments], dtype=np.int64)
+    seg_correct = vote_segments(clip_pred, labels)
+    num_classes = net.config.num_classes
+    votes = np.zeros((n_seg, num_classes + 1), dtype=np.int64)
+    for i in range(n_seg):
+        for p in clip_pred[i]:
+            votes[i, p if p >= 0 else num_classes] += 1
+    seg_pred = votes.argmax(1)
+    seg_pred = np.where(seg_pred == num_classes, -1, seg_pred)
+    out = {
+        "protocol": "paper",
+        "segments": n_seg,
+        "clips_per_segment": num_clips,
+        "clip_windows": clip_windows,
+        "segment_accuracy": float(seg_correct.mean()),
+        "clip_accuracy": float((clip_pred == labels[:, None]).mean()),
+        "confusion": _confusion(seg_pred, labels, num_classes).tolist(),
+    }
+    out.update(
+        firing_summary(
+            result["layer_spikes"], net.layer_neurons, net.layer_names, int(result["windows"])
+        )
+    )
+    return out
+
+
+def _quantile(values: np.ndarray, q: float) -> float | None:
+    """Quantile of latencies where a missed segment is +inf; None when it lands on a miss.
+
+    Interpolated as usual when every value is finite; with misses, the nearest rank above is
+    used (interpolating towards infinity is meaningless).
+    """
+    if values.size == 0:
+        return None
+    if np.isfinite(values).all():
+        return float(np.quantile(values, q))
+    value = float(np.quantile(values, q, method="higher"))
+    return value if math.isfinite(value) else None
+
+
+def onset_latency_windows(correct: np.ndarray) -> int | None:
+    """Index of the first window from which every prediction to the end is correct.
+
+    ``correct [S]`` bool per window of one segment; None when the last window is wrong.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    if correct.size == 0 or not correct[-1]:
+        return None
+    wrong = np.flatnonzero(~correct)
+    return 0 if wrong.size == 0 else int(wrong[-1]) + 1
+
+
+@torch.no_grad()
+def run_sequences(
+    model: torch.nn.Module,
+    sequences: Sequence[LabelledSequence],
+    *,
+    device: torch.device | str = "cpu",
+    batch_size: int = 8,
+    amp: bool = False,
+) -> list[dict[str, np.ndarray]]:
+    """Each sequence from one initial state, chunk after chunk (eval mode).
+
+    Sequences are batched as independent streams (zero-padded to a whole number of chunks;
+    the padding is cut off again). Returns per sequence ``output_spikes [T, C]`` and
+    ``layer_spikes [T, L]``.
+    """
+    device = torch.device(device)
+    model.eval()
+    net = unwrap(model)
+    k = net.chunk_windows
+    results: list[dict[str, np.ndarray]] = []
+    order = sorted(range(len(sequences)), key=lambda i: sequences[i].num_windows)
+    by_index: dict[int, dict[str, np.ndarray]] = {}
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        length = max(sequences[i].num_windows for i in idx)
+        length = math.ceil(length / k) * k
+        state = net.initial_state(len(idx), device=device)
+        outs, layers = [], []
+        for start in range(0, length, k):
+            x = np.zeros((len(idx), k, *sequences[idx[0]].frames.shape[1:]), dtype=np.float32)
+            for row, i in enumerate(idx):
+                part = sequences[i].frames[start : start + k]
+                x[row, : part.shape[0]] = part
+            with autocast_context(device, amp):
+                result = model(torch.from_numpy(x).to(device), state)
+            state = result.state
+            outs.append(result.output_spikes.float().cpu())
+            layers.append(result.layer_spikes.float().cpu())
+        out = torch.cat(outs, 1).numpy()
+        lay = torch.cat(layers, 1).numpy()
+        for row, i in enumerate(idx):
+            n = sequences[i].num_windows
+            by_index[i] = {"output_spikes": out[row, :n], "layer_spikes": lay[row, :n]}
+    for i in range(len(sequences)):
+        results.append(by_index[i])
+    return results
+
+
+def streaming_protocol(
+    model: torch.nn.Module,
+    sequences: Sequence[LabelledSequence],
+    *,
+    readout=None,
+    onset_grace_ms: float = 300.0,
+    device: torch.device | str = "cpu",
+    batch_size: int = 8,
+    amp: bool = False,
+    curve_max_ms: float = 3000.0,
+    runs: list[dict[str, np.ndarray]] | None = None,
+) -> dict[str, Any]:
+    """Continuous recordings, window by window, as the live app sees them (see module doc).
+
+    ``runs``: the outputs of :func:`run_sequences` for these sequences, when already computed
+    (comparing readouts then costs no network pass).
+    """
+    from asa_live.model.readout import Readout
+
+    net = unwrap(model)
+    readout = readout if readout is not None else Readout()
+    num_classes = net.config.num_classes
+    if runs is None:
+        runs = run_sequences(model, sequences, device=device, batch_size=batch_size, amp=amp)
+    all_pred, all_label, after_grace = [], [], []
+    latencies_ms: list[float | None] = []
+    per_segment = []
+    window_us = sequences[0].window_us if sequences else 15_000
+    window_ms = window_us / 1000.0
+    grace_windows = int(math.ceil(onset_grace_ms / window_ms))
+    curve_len = int(curve_max_ms // window_ms)
+    curve_hits = np.zeros(curve_len)
+    curve_counts = np.zeros(curve_len)
+    layer_total = None
+    total_windows = 0
+    for seq, run in zip(sequences, runs, strict=True):
+        spikes = torch.from_numpy(run["output_spikes"])[None]
+        scores = readout.scores(spikes)[0].numpy()  # [T, C]
+        pred = scores.argmax(-1)
+        pred[scores.sum(-1) <= 0] = -1  # nothing fired yet: no decision
+        layer_sum = run["layer_spikes"].astype(np.float64).sum(0)
+        layer_total = layer_sum if layer_total is None else layer_total + layer_sum
+        total_windows += seq.num_windows
+        for row in seq.segments:
+            c, s, e = int(row["class_id"]), int(row["start"]), int(row["end"])
+            correct = pred[s:e] == c
+            all_pred.append(pred[s:e])
+            all_label.append(np.full(e - s, c))
+            offsets = np.arange(e - s)
+            after_grace.append(offsets >= grace_windows)
+            m = min(curve_len, e - s)
+            curve_hits[:m] += correct[:m]
+            curve_counts[:m] += 1
+            onset = onset_latency_windows(correct)
+            latency = None if onset is None else (onset + 1) * window_ms
+            latencies_ms.append(latency)
+            per_segment.append(
+                {
+                    "sequence": seq.name,
+                    "class_id": c,
+                    "start_window": s,
+                    "end_window": e,
+                    "accuracy": float(correct.mean()) if e > s else 0.0,
+                    "onset_latency_ms": latency,
+                }
+            )
+    pred = np.concatenate(all_pred) if all_pred else np.zeros(0, dtype=np.int64)
+    label = np.concatenate(all_label) if all_label else np.zeros(0, dtype=np.int64)
+    grace = np.concatenate(after_grace) if after_grace else np.zeros(0, dtype=bool)
+    found = [v for v in latencies_ms if v is not None]
+    # Missed segments count as infinitely late, so the median is honest about them.
+    padded = np.array([v if v is not None else np.inf for v in latencies_ms])
+    median = _quantile(padded, 0.5)
+    p90 = _quantile(padded, 0.9)
+    out: dict[str, Any] = {
+        "protocol": "streaming",
+        "recordings": len(sequences),
+        "segments": len(latencies_ms),
+        "readout": {"kind": readout.kind, "windows": readout.windows, "decay": readout.decay},
+        "window_ms": window_ms,
+        "onset_grace_ms": onset_grace_ms,
+        "window_accuracy": float((pred == label).mean()) if label.size else float("nan"),
+        "window_accuracy_after_grace": float((pred[grace] == label[grace]).mean())
+        if grace.any()
+        else float("nan"),
+        "onset_latency_ms": {
+            "median": median,
+            "mean_found": float(np.mean(found)) if found else None,
+            "p90": p90,
+            "missed": int(sum(v is None for v in latencies_ms)),
+        },
+        "accuracy_vs_onset": {
+            "ms": (np.arange(curve_len)[curve_counts > 0] * window_ms + window_ms).tolist(),
+            "accuracy": (curve_hits[curve_counts > 0] / curve_counts[curve_counts > 0]).tolist(),
+        },
+        "confusion": _confusion(pred, label, num_classes).tolist(),
+        "per_segment": per_segment,
+    }
+    if layer_total is not None:
+        out.update(firing_summary(layer_total, net.layer_neurons, net.layer_names, total_windows))
+    return out
