@@ -6,12 +6,12 @@ Files written to ``cfg.out_dir`` (rank 0 only):
 * ``last.safetensors`` / ``best.safetensors``: model checkpoints (asa_live.model.save_checkpoint,
   loadable by ``asa-live --model``); "best" = highest segment accuracy under the paper
   protocol on the test split, as the authors' release selects (the last epoch is reported too);
-* ``train_state.pt``: optimiser, scheduler, epoch, history and RNG states for ``--resume``
+* ``train_state.safetensors``: optimiser, scheduler, epoch, history and RNG states for ``--resume``
   (tensors and plain Python values only, loaded with ``weights_only=True``);
 * ``log.csv``: one row per epoch; ``tb/``: TensorBoard scalars when tensorboard is installed;
 * ``summary.json``: best and last epoch with their metrics.
 
-Ctrl-C saves ``train_state.pt`` (and ``last.safetensors``) at the current step before exiting,
+Ctrl-C saves ``train_state.safetensors`` (and ``last.safetensors``) at the current step before exiting,
 so ``--resume`` continues from there; an interrupted epoch is restarted from its beginning with
 the weights reached so far.
 """
@@ -22,7 +22,6 @@ import csv
 import json
 import logging
 import math
-import os
 import random
 import sys
 import time
@@ -41,12 +40,13 @@ from asa_live.train.data import ClipDataset, StreamDataset, load_splits
 from asa_live.train.evaluation import paper_protocol
 from asa_live.train.loop import ChunkRunner, train_one_epoch, unwrap
 from asa_live.train.recipes import TrainConfig
+from asa_live.train.train_state import load_train_state, save_train_state
 
 log = logging.getLogger(__name__)
 
 __all__ = ["TrainingInterrupted", "resolve_device", "run_training", "seed_everything"]
 
-STATE_FILE = "train_state.pt"
+STATE_FILE = "train_state.safetensors"
 LOG_FIELDS = [
     "epoch", "lr", "train_loss", "train_acc", "test_segment_acc", "test_clip_acc",
     "test_nasfr", "epoch_s", "steps",
@@ -234,7 +234,7 @@ def _run(cfg: TrainConfig, resume: bool, dist_info: ddp.DistInfo, save_checkpoin
             raise ConfigError(
                 f"--resume was given but '{state_path}' does not exist: start without --resume."
             )
-        saved = torch.load(state_path, map_location="cpu", weights_only=True)
+        saved = load_train_state(state_path)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -285,9 +285,7 @@ def _run(cfg: TrainConfig, resume: bool, dist_info: ddp.DistInfo, save_checkpoin
             "best": json.dumps(best),
             "torch_rng": torch.get_rng_state(),
         }
-        tmp = state_path.with_name(state_path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, state_path)
+        save_train_state(state_path, payload)
 
     epoch = start_epoch
     run_start = time.perf_counter()

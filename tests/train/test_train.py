@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import torch
 from asa_live.model.checkpoint import load_checkpoint
 from asa_live.train import trainer
 from asa_live.train.recipes import TrainConfig
+from asa_live.train.train_state import load_train_state, save_train_state
 from asa_live.train.trainer import TrainingInterrupted, run_training
 
 
@@ -80,7 +80,7 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(
     monkeypatch.setattr(trainer, "train_one_epoch", epoch_then_ctrl_c)
     with pytest.raises(TrainingInterrupted, match="--resume"):
         run_training(interrupted)
-    saved = torch.load(tmp_path / "interrupted" / "train_state.pt", weights_only=True)
+    saved = load_train_state(tmp_path / "interrupted" / "train_state.safetensors")
     assert saved["epoch"] == 1
     monkeypatch.setattr(trainer, "train_one_epoch", real_epoch)
     summary = run_training(interrupted, resume=True)
@@ -99,12 +99,6 @@ def test_resume_without_a_saved_state_is_a_user_error(tiny_stream_cfg):
         run_training(tiny_stream_cfg, resume=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ddp_two_gloo_processes(tmp_path, tiny_stream_cfg):
     """torchrun with 2 CPU processes: sharded epochs, identical weights, one checkpoint."""
     cfg = tiny_stream_cfg.replace(out_dir=str(tmp_path / "ddp"), stream_samples_per_epoch=16)
@@ -115,8 +109,8 @@ def test_ddp_two_gloo_processes(tmp_path, tiny_stream_cfg):
     cfg.save(tmp_path / "ddp.json")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
-        "--master-addr=127.0.0.1", f"--master-port={_free_port()}",
+        # --standalone lets the rendezvous pick its own free port (no race with other tests).
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
         "-m", "asa_live.train.cli", "--config", str(tmp_path / "ddp.json"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
@@ -127,3 +121,30 @@ def test_ddp_two_gloo_processes(tmp_path, tiny_stream_cfg):
     # 16 items, batch 4 split over 2 ranks (2 per rank): 8 items per rank -> 4 steps each.
     assert _rows(tmp_path / "ddp")[0]["steps"] == "4"
     load_checkpoint(tmp_path / "ddp" / "last.safetensors")
+
+
+def test_train_state_round_trips_without_pickle(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    state = {"optimizer": opt.state_dict(), "epoch": 3, "rng": torch.get_rng_state()}
+    path = tmp_path / "state.safetensors"
+    save_train_state(path, state)
+    assert b"pickle" not in path.read_bytes()[:64] and path.read_bytes()[:1] != b"\x80"
+    back = load_train_state(path)
+    assert back["epoch"] == 3
+    assert torch.equal(back["rng"], state["rng"])
+    fresh = torch.optim.Adam(model.parameters(), lr=1e-3)
+    fresh.load_state_dict(back["optimizer"])
+    for key, value in opt.state_dict()["state"][0].items():
+        torch.testing.assert_close(fresh.state_dict()["state"][0][key], value)
+
+
+def test_damaged_train_state_is_one_sentence(tmp_path):
+    from asa_live.errors import InputFileError
+
+    path = tmp_path / "state.safetensors"
+    path.write_bytes(b"\x00" * 40)
+    with pytest.raises(InputFileError, match="without --resume"):
+        load_train_state(path)

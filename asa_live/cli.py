@@ -1,0 +1,283 @@
+"""``asa-live``: recognise gestures live from an event camera or a replayed recording.
+
+    asa-live --replay recordings/demo.aedat4            # window (GUI), real time
+    asa-live --replay FILE --headless > windows.jsonl   # one JSON object per window, fast
+    asa-live --camera [SERIAL]                          # live camera
+
+Every user error (a bad file, no camera, a bad model, a bad option) is one sentence on stderr
+and exit status 2, without a traceback. Without a display (Linux, no DISPLAY/WAYLAND_DISPLAY,
+QT_QPA_PLATFORM unset) the app says so and runs without a window, printing a readable line
+per half second of stream and a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from asa_live.errors import AsaLiveError, ConfigError
+
+READABLE_EVERY_US = 500_000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="asa-live",
+        description="Real-time gesture recognition for event cameras with a streaming ASA-SNN.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--camera",
+        nargs="?",
+        const="",
+        metavar="SERIAL",
+        help="read a live camera (the first one found, or the one with this serial number)",
+    )
+    src.add_argument(
+        "--replay", metavar="FILE", help="replay a recording (.aedat4, IBM .aedat, tonic .npy)"
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="replay speed, 0.1..100 x real time (default: 1 with a window; as fast as possible "
+        "with --headless)",
+    )
+    p.add_argument("--loop", action="store_true", help="replay the file over and over")
+    p.add_argument(
+        "--model", metavar="PATH", help="checkpoint (.safetensors); default: the shipped model"
+    )
+    p.add_argument("--labels", metavar="CSV", help="labels CSV (default: <stem>_labels.csv)")
+    p.add_argument(
+        "--headless", action="store_true", help="no window: one JSON object per window on stdout"
+    )
+    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S s of stream")
+    p.add_argument("--export-video", metavar="OUT.mp4", help="write annotated frames (no window)")
+    p.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window offscreen, save it, exit"
+    )
+    p.add_argument(
+        "--screenshot-after",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="seconds of running before --screenshot is taken (default 4)",
+    )
+    p.add_argument(
+        "--idle-reset-ms",
+        type=float,
+        default=1000.0,
+        metavar="MS",
+        help="reset the network state after this many ms without events (0: never; default 1000)",
+    )
+    p.add_argument(
+        "--noise-filter", action="store_true", help="background-activity noise filter on"
+    )
+    p.add_argument(
+        "--policy",
+        choices=("drop", "merge"),
+        default="drop",
+        help="when inference falls behind real time: drop the oldest pending window (default) "
+        "or merge late windows",
+    )
+    return p
+
+
+def has_display() -> bool:
+    """False on Linux without an X11/Wayland display and without an explicit Qt platform."""
+    if not sys.platform.startswith("linux"):
+        return True
+    env = os.environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    from asa_live.pipeline.pacing import check_speed
+
+    check_speed(args.speed)
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise ConfigError(f"--max-seconds must be positive, got {args.max_seconds:g}.")
+    if args.idle_reset_ms < 0:
+        raise ConfigError(f"--idle-reset-ms must be 0 or more, got {args.idle_reset_ms:g}.")
+    if args.screenshot_after <= 0:
+        raise ConfigError(f"--screenshot-after must be positive, got {args.screenshot_after:g}.")
+    if args.speed is not None and args.camera is not None:
+        raise ConfigError("--speed applies to --replay only: a camera runs in real time.")
+    if args.loop and args.replay is None:
+        raise ConfigError("--loop applies to --replay only: give --replay FILE.")
+    if args.screenshot and (args.headless or args.export_video):
+        raise ConfigError("--screenshot renders the window: do not combine it with --headless.")
+    if args.screenshot and not args.screenshot.lower().endswith(".png"):
+        raise ConfigError(f"--screenshot needs a .png name, got '{args.screenshot}'.")
+
+
+def source_factory(args: argparse.Namespace) -> Any:
+    """A callable that opens the requested source (None when no source was given)."""
+    from asa_live.pipeline.sources import open_camera, open_replay
+
+    if args.camera is not None:
+        serial = args.camera or None
+        return lambda: open_camera(serial)
+    if args.replay is not None:
+        path, loop = Path(args.replay), args.loop
+        return lambda: open_replay(path, loop=loop)
+    return None
+
+
+def labels_for(args: argparse.Namespace) -> Any:
+    from asa_live.pipeline.labels import GroundTruth, labels_path_for
+
+    if args.labels:
+        return GroundTruth.from_csv(args.labels)
+    if args.replay:
+        found = labels_path_for(args.replay)
+        if found is not None:
+            return GroundTruth.from_csv(found)
+    return None
+
+
+def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
+    """Headless (JSON per window) or readable (a line per 0.5 s of stream) run.
+
+    An unpaced file replay runs in this thread (:func:`run_stream`): there is no real time to
+    keep up with, and one thread avoids the hand-offs between two. Cameras and paced replays
+    run in the threaded worker with its overload policy.
+    """
+    from asa_live.pipeline.display import EventAccumulator
+    from asa_live.pipeline.models import load_model
+    from asa_live.pipeline.runner import PipelineWorker, run_stream
+    from asa_live.pipeline.stats import RunCounters
+
+    factory = source_factory(args)
+    if factory is None:
+        raise ConfigError("Nothing to run: give --replay FILE or --camera [SERIAL].")
+    checkpoint = load_model(args.model)
+    speed = args.speed
+    if speed is None and not json_lines and args.replay is not None and not args.export_video:
+        speed = 1.0  # a person is watching the lines: replay in real time, as the window would
+    options = {
+        "noise_filter": args.noise_filter,
+        "idle_reset_ms": args.idle_reset_ms or None,
+        "labels": labels_for(args),
+        "max_seconds": args.max_seconds,
+    }
+    worker = None
+    counters = RunCounters()
+    accumulator = EventAccumulator(checkpoint.binning.sensor_size, 4_000_000)
+    if speed is None and args.camera is None:
+        source = factory()
+        reports = run_stream(
+            source, checkpoint, counters=counters, event_tap=accumulator.push, **options
+        )
+    else:
+        worker = PipelineWorker(
+            factory,
+            checkpoint,
+            speed=speed,
+            live=args.camera is not None,
+            policy=args.policy,
+            result_capacity=16 if args.export_video else 4096,
+            lossless_results=True,
+            display_span_us=4_000_000,
+            **options,
+        )
+        accumulator = worker.accumulator
+        worker.start()
+        reports = worker.iter_results()
+    exporter = None
+    if args.export_video:
+        from asa_live.pipeline.video import VideoExporter
+
+        exporter = VideoExporter(
+            args.export_video,
+            accumulator,
+            checkpoint.binning.window_us,
+            tuple(checkpoint.class_names),
+        )
+    out = sys.stdout
+    next_line_us: int | None = None
+    interrupted = False
+    try:
+        for report in reports:
+            if exporter is not None:
+                exporter.write(report)
+            if json_lines:
+                out.write(json.dumps(report.to_json_dict()) + "\n")
+                continue
+            if (
+                next_line_us is None
+                or report.t_end_us >= next_line_us
+                or report.t_end_us < (next_line_us - 2 * READABLE_EVERY_US)
+            ):
+                next_line_us = report.t_end_us + READABLE_EVERY_US
+                truth = f"  truth: {report.truth_name}" if report.truth_name else ""
+                name = report.prediction or "-"
+                out.write(
+                    f"{report.t_end_us / 1e6:9.2f} s  {name:<28} {report.confidence:5.2f}{truth}\n"
+                )
+                out.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if worker is not None:
+            worker.stop()
+        else:
+            reports.close()
+            source.close()
+        if exporter is not None:
+            exporter.close()
+        out.flush()
+    stats = worker.stats(recent=False) if worker else counters.snapshot(False, recent=False)
+    print(f"asa-live: {stats.summary_line()}", file=sys.stderr)
+    if exporter is not None:
+        print(f"asa-live: wrote {exporter.frames} frames to {exporter.path}", file=sys.stderr)
+    return 130 if interrupted else 0
+
+
+def run_with_window(args: argparse.Namespace) -> int:
+    try:
+        from asa_live.gui.app import run_app
+    except ImportError as err:
+        raise ConfigError(
+            f"The window needs PyQt6 and pyqtgraph ({err.name or err} is missing): run "
+            "`pip install 'asa-live[gui]'`, or use --headless."
+        ) from None
+
+    return run_app(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _check_args(args)
+        if args.headless or args.export_video:
+            return run_without_window(args, json_lines=args.headless)
+        if args.screenshot:
+            if not has_display():
+                os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            return run_with_window(args)
+        if not has_display():
+            print(
+                "asa-live: no display found (DISPLAY/WAYLAND_DISPLAY unset), so running without "
+                "a window; use --headless for JSON output or set QT_QPA_PLATFORM.",
+                file=sys.stderr,
+            )
+            return run_without_window(args, json_lines=False)
+        return run_with_window(args)
+    except AsaLiveError as err:
+        print(f"asa-live: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `asa-live --headless | head` closes stdout early; that is not an error.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

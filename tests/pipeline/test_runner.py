@@ -1,0 +1,376 @@
+"""The pipeline end to end on a short synthetic recording with a small random model."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from asa_live.events.binning import bin_events
+from asa_live.events.sources import ArraySource
+from asa_live.model import StreamingSession
+from asa_live.pipeline import (
+    GroundTruth,
+    PipelineWorker,
+    open_replay,
+    run_stream,
+)
+from asa_live.pipeline.runner import InferenceStage
+from asa_live.pipeline.sources import LoopingSource
+
+JSON_KEYS = {
+    "window",
+    "t_start_us",
+    "t_end_us",
+    "events",
+    "prediction",
+    "class_id",
+    "confidence",
+    "spikes",
+    "latency_ms",
+}
+
+
+def test_reports_follow_the_contract_and_carry_labels(small_ckpt, recording):
+    path, events, labels = recording
+    reports = list(run_stream(open_replay(path), small_ckpt, labels=labels))
+    window_us = small_ckpt.binning.window_us
+    span = int(events["t"][-1] - events["t"][0])
+    assert len(reports) == span // window_us + 1
+    assert [r.window for r in reports] == list(range(len(reports)))
+    assert all(b.t_start_us == a.t_end_us for a, b in zip(reports, reports[1:], strict=False))
+    assert sum(r.events for r in reports) == len(events)
+    n_layers = len(small_ckpt.model.layer_names)
+    truth = GroundTruth(labels)
+    for r in reports:
+        d = r.to_json_dict()
+        assert set(d) >= JSON_KEYS
+        assert len(d["spikes"]) == n_layers
+        assert r.t_end_us - r.t_start_us == window_us
+        assert r.latency_ms >= 0
+        expected = truth.for_window(r.t_start_us, r.t_end_us)
+        assert r.truth == expected
+        if expected is not None:
+            assert d["truth"] == small_ckpt.class_names[expected]
+    assert sum(r.truth is not None for r in reports) > len(reports) // 2
+    assert len({r.class_id for r in reports}) >= 1
+
+
+def test_stream_equals_offline_session(small_ckpt, recording):
+    """Adapting, binning and session in the pipeline == bin_events + session on all events."""
+    path, events, _ = recording
+    reports = list(run_stream(open_replay(path), small_ckpt, idle_reset_ms=None))
+    b = small_ckpt.binning
+    frames = bin_events(events, b.window_us, b.sensor_size, b.downsample)
+    session = StreamingSession(small_ckpt.model)
+    offline = [res for f in frames for res in session.push(f)]
+    assert len(offline) == len(reports)
+    for r, o in zip(reports, offline, strict=True):
+        assert r.class_id == o.predicted
+        np.testing.assert_allclose(r.scores, o.scores, rtol=1e-6)
+        assert list(r.spikes) == [int(s) for s in o.layer_spikes]
+
+
+def test_worker_gives_the_same_reports_as_run_stream(small_ckpt, recording):
+    path, _, labels = recording
+    direct = list(run_stream(open_replay(path), small_ckpt, labels=labels))
+    worker = PipelineWorker(
+        lambda: open_replay(path), small_ckpt, labels=labels, lossless_results=True
+    )
+    worker.start()
+    threaded = list(worker.iter_results())
+    worker.stop()
+    assert [r.window for r in threaded] == [r.window for r in direct]
+    assert [r.class_id for r in threaded] == [r.class_id for r in direct]
+    stats = worker.stats(recent=False)
+    assert stats.windows == len(direct) and stats.dropped_windows == 0
+    assert stats.labelled_windows == sum(r.truth is not None for r in direct)
+    assert stats.real_time_factor > 1.0
+
+
+def test_chunked_model_maps_results_back_to_windows(tmp_path, recording):
+    from asa_live.model import load_checkpoint
+
+    from .helpers import make_checkpoint
+
+    ckpt = load_checkpoint(make_checkpoint(tmp_path / "k4.safetensors", chunk_windows=4))
+    path, events, _ = recording
+    reports = list(run_stream(open_replay(path), ckpt))
+    span = int(events["t"][-1] - events["t"][0])
+    n_windows = span // ckpt.binning.window_us + 1
+    assert len(reports) == n_windows - n_windows % 4  # a partial last chunk never runs
+    assert [r.window for r in reports] == list(range(len(reports)))
+    # the first window of a chunk waits for the other three
+    firsts = [r.latency_ms for r in reports[::4]]
+    lasts = [r.latency_ms for r in reports[3::4]]
+    assert np.median(firsts) >= np.median(lasts)
+
+
+def _with_gap(events, gap_us):
+    later = events.copy()
+    later["t"] += int(events["t"][-1]) + gap_us
+    return np.concatenate([events, later])
+
+
+def test_idle_gap_resets_state(small_ckpt, recording):
+    _, events, _ = recording
+    part = events[events["t"] < 600_000]
+    stream = _with_gap(part, 1_500_000)
+    reports = list(run_stream(ArraySource(stream, (128, 128)), small_ckpt, idle_reset_ms=1000))
+    resets = [r for r in reports if r.state_reset]
+    assert len(resets) == 1
+    # the pipeline does not bin the idle gap into empty windows
+    gap_from, gap_to = int(part["t"][-1]) + 15_000, int(stream["t"][len(part)])
+    assert not [r for r in reports if gap_from < r.t_start_us < gap_to]
+    # after the reset the network answers exactly as for a fresh stream
+    after = reports[reports.index(resets[0]) :]
+    fresh = list(run_stream(ArraySource(stream[len(part) :], (128, 128)), small_ckpt))
+    assert [r.class_id for r in after] == [r.class_id for r in fresh]
+    np.testing.assert_allclose(after[5].scores, fresh[5].scores, rtol=1e-6)
+    # without idle reset the gap is binned (up to the binner's gap limit) and nothing resets
+    kept = list(run_stream(ArraySource(stream, (128, 128)), small_ckpt, idle_reset_ms=None))
+    assert not any(r.state_reset for r in kept)
+
+
+def test_looping_replay_restarts_with_fresh_state(small_ckpt, recording):
+    path, _, labels = recording
+    source = LoopingSource(lambda: open_replay(path))
+    reports = list(run_stream(source, small_ckpt, labels=labels, max_seconds=6.0))
+    resets = [i for i, r in enumerate(reports) if r.state_reset]
+    assert len(resets) == 2  # passes 2 and 3 begin with a reset
+    one_pass = resets[0]
+    first, second = reports[:one_pass], reports[one_pass : 2 * one_pass]
+    assert [r.class_id for r in first] == [r.class_id for r in second]
+    assert [r.truth for r in first] == [r.truth for r in second]  # labels apply on every pass
+
+
+def test_max_seconds_limits_the_stream(small_ckpt, recording):
+    path, _, _ = recording
+    reports = list(run_stream(open_replay(path), small_ckpt, max_seconds=0.5))
+    assert 30 <= len(reports) <= 35
+    assert reports[-1].t_end_us - reports[0].t_start_us <= 530_000
+
+
+def test_paced_replay_keeps_real_time(small_ckpt, recording):
+    path, events, _ = recording
+    t0 = time.perf_counter()
+    reports = list(run_stream(open_replay(path), small_ckpt, speed=5.0, max_seconds=1.0))
+    elapsed = time.perf_counter() - t0
+    assert 0.18 <= elapsed < 1.0  # 1 s of stream at 5x
+    assert len(reports) >= 60
+
+
+def test_noise_filter_removes_events(small_ckpt, recording):
+    path, _, _ = recording
+    plain = sum(r.events for r in run_stream(open_replay(path), small_ckpt))
+    filtered = sum(r.events for r in run_stream(open_replay(path), small_ckpt, noise_filter=True))
+    assert 0 < filtered < plain
+
+
+class SlowInference(InferenceStage):
+    """Inference that takes 30 ms per window: twice the window length."""
+
+    def infer(self, pending):
+        time.sleep(0.03)
+        return super().infer(pending)
+
+
+@pytest.mark.parametrize("policy", ["drop", "merge"])
+def test_overload_policy_bounds_the_backlog(small_ckpt, recording, policy):
+    path, _, _ = recording
+    worker = PipelineWorker(
+        lambda: open_replay(path),
+        small_ckpt,
+        speed=1.0,
+        policy=policy,
+        max_pending_windows=2,
+        max_seconds=1.2,
+        lossless_results=True,
+    )
+    worker.inference.__class__ = SlowInference
+    worker.start()
+    reports = list(worker.iter_results())
+    worker.stop()
+    stats = worker.stats(recent=False)
+    emitted = worker.ingest.windows_emitted
+    assert len(reports) < emitted * 0.75  # it could not keep up...
+    if policy == "drop":
+        assert stats.dropped_windows > 0
+        assert len(reports) + stats.dropped_windows == emitted  # ...and every window is counted
+    else:
+        assert stats.merged_windows > 0
+        assert sum(r.merged for r in reports) == emitted
+        assert sum(r.events for r in reports) == stats.events
+    # latency stays bounded by the queue: a few windows' worth, not the whole backlog
+    assert np.median([r.latency_ms for r in reports]) < 200
+
+
+def test_worker_controls(small_ckpt, recording):
+    path, _, _ = recording
+    worker = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=2.0)
+    worker.start()
+    try:
+        deadline = time.time() + 5
+        while worker.stats().windows < 10 and time.time() < deadline:
+            time.sleep(0.02)
+        worker.pause()
+        time.sleep(0.1)
+        n = worker.stats().windows
+        time.sleep(0.3)
+        assert worker.stats().windows == n and worker.stats().paused
+        worker.resume()
+        worker.reset_state()
+        time.sleep(0.3)
+        got = worker.drain()
+        assert worker.stats().windows > n and worker.user_resets == 1
+        worker.set_speed(10.0)
+        assert worker.speed == 10.0
+        worker.set_noise_filter(True)
+        assert worker.ingest.noise_enabled
+        worker.restart()
+        time.sleep(0.3)
+        after = worker.drain()
+        assert any(r.state_reset for r in after)
+        starts = [r.t_start_us for r in after if r.state_reset]
+        assert starts[-1] < max(r.t_start_us for r in got)  # back at the beginning
+        assert worker.wait(5.0)  # the replay runs to its end
+    finally:
+        worker.stop()
+    assert not worker.running
+
+
+def test_restart_after_the_end(small_ckpt, recording):
+    path, _, _ = recording
+    worker = PipelineWorker(lambda: open_replay(path), small_ckpt, max_seconds=0.3)
+    worker.start()
+    assert worker.wait(5.0)
+    first = worker.stats().windows
+    worker.restart()
+    assert worker.wait(5.0)
+    worker.stop()
+    assert worker.stats().windows >= 2 * first - 1
+
+
+def test_worker_error_is_reported_not_raised(small_ckpt, recording, tmp_path):
+    from asa_live.errors import InputFileError
+
+    path, _, _ = recording
+    broken = tmp_path / "broken.aedat4"
+    broken.write_bytes(path.read_bytes())
+    errors = []
+    opened = []
+
+    def factory():
+        opened.append(1)
+        if len(opened) > 1:
+            broken.write_bytes(b"not an aedat4 file")
+            return open_replay(broken)
+        return open_replay(path)
+
+    worker = PipelineWorker(factory, small_ckpt, speed=1.0)
+    worker.on_error = errors.append
+    worker.start()
+    time.sleep(0.2)
+    worker.restart()
+    assert worker.wait(5.0)
+    worker.stop()
+    assert len(errors) == 1 and isinstance(errors[0], InputFileError)
+    assert "\n" not in str(errors[0])
+
+
+def test_recording_to_aedat4(small_ckpt, recording, tmp_path):
+    from asa_live.events.aedat4 import aedat4_info, iter_aedat4
+
+    path, events, _ = recording
+    worker = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=4.0)
+    worker.start()
+    out = tmp_path / "capture.aedat4"
+    worker.start_recording(out)
+    assert worker.recording
+    time.sleep(0.4)
+    recorder = worker.stop_recording()
+    worker.stop()
+    assert recorder.events_written > 0 and recorder.packets_dropped == 0
+    got = np.concatenate(list(iter_aedat4(out)))
+    assert len(got) == recorder.events_written
+    assert aedat4_info(out).sensor_size == (128, 128)
+    # the recorded events are the source's, in order
+    start = np.searchsorted(events["t"], got["t"][0])
+    np.testing.assert_array_equal(got["x"], events["x"][start : start + len(got)])
+
+
+def test_fake_camera_runs_live(small_ckpt, recording):
+    from asa_live.events.camera import CameraSource
+
+    from .helpers import FakeCameraApi, RealTimeCamera
+
+    _, events, _ = recording
+    api = FakeCameraApi([RealTimeCamera(events, (128, 128), "F1")])
+    worker = PipelineWorker(lambda: CameraSource("F1", camera_api=api), small_ckpt, live=True)
+    worker.start()
+    time.sleep(0.8)
+    worker.pause()  # a paused camera keeps being read, its events are dropped
+    time.sleep(0.3)
+    paused_windows = worker.stats().windows
+    time.sleep(0.2)
+    assert worker.stats().windows <= paused_windows + 1
+    worker.resume()
+    time.sleep(0.3)
+    worker.stop()
+    stats = worker.stats()
+    assert stats.windows >= 40
+    assert stats.latency_p95_ms < 100
+    assert worker.window_queue.policy == "drop"
+
+
+def test_stop_is_cooperative_and_quick(small_ckpt, recording):
+    path, _, _ = recording
+    worker = PipelineWorker(lambda: LoopingSource(lambda: open_replay(path)), small_ckpt, speed=0.5)
+    worker.start()
+    time.sleep(0.2)
+    t0 = time.perf_counter()
+    worker.stop()
+    assert time.perf_counter() - t0 < 1.0
+    assert not any(t.is_alive() for t in worker._threads)
+    assert threading.active_count() < 20
+
+
+def test_idle_gap_inside_one_packet_is_found(small_ckpt, recording):
+    _, events, _ = recording
+    part = events[events["t"] < 300_000]
+    stream = _with_gap(part, 2_000_000)
+    one_packet = ArraySource(stream, (128, 128), packet_us=10_000_000)
+    reports = list(run_stream(one_packet, small_ckpt, idle_reset_ms=1000))
+    assert sum(r.state_reset for r in reports) == 1
+    assert sum(r.events for r in reports) == len(stream)
+
+
+def test_stop_does_not_hang_on_an_idle_camera(small_ckpt):
+    from asa_live.events.camera import CameraSource
+
+    from .helpers import FakeCameraApi
+
+    class SilentCamera:
+        def getEventResolution(self):  # noqa: N802 - dv's method name
+            return (128, 128)
+
+        def getCameraName(self):  # noqa: N802
+            return "Silent"
+
+        def isRunning(self):  # noqa: N802
+            return True
+
+        def getNextEventBatch(self):  # noqa: N802
+            return None  # nothing moves in front of the camera
+
+    api = FakeCameraApi([SilentCamera()])
+    api.cameras[0].serial = "S"
+    worker = PipelineWorker(lambda: CameraSource(camera_api=api), small_ckpt, live=True)
+    worker.start()
+    time.sleep(0.2)
+    t0 = time.perf_counter()
+    worker.stop()
+    assert time.perf_counter() - t0 < 1.0
+    assert not any(t.is_alive() for t in worker._threads)
