@@ -186,7 +186,12 @@ def run_training(cfg: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
 
     dist_info = ddp.setup()
     try:
-        return _run(cfg, resume, dist_info, save_checkpoint)
+        summary = _run(cfg, resume, dist_info, save_checkpoint)
+        # Every rank must be done talking before any rank tears the group down: a gloo rank
+        # destroyed while its peer still sends aborts ("terminate called without an active
+        # exception"), which made the 2-process run fail now and then.
+        ddp.barrier(dist_info)
+        return summary
     finally:
         ddp.cleanup(dist_info)
 
