@@ -202,19 +202,9 @@ class NoiseFilter:
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
         """Filter a time-sorted EVENT_DTYPE packet; returns the events that pass."""
-        from asa_live.events.aedat4 import store_to_events
+        from asa_live.events.aedat4 import events_to_store, store_to_events
 
         if len(events) == 0:
             return events
-        store = self._dv.EventStore()
-        push = store.push_back
-        for event in zip(
-            events["t"].tolist(),
-            events["x"].tolist(),
-            events["y"].tolist(),
-            (events["p"] != 0).tolist(),
-            strict=True,
-        ):
-            push(event)
-        self._filter.accept(store)
+        self._filter.accept(events_to_store(events))
         return store_to_events(self._filter.generateEvents())

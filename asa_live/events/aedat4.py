@@ -147,6 +147,23 @@ def store_to_events(store: Any) -> np.ndarray:
     return out
 
 
+def events_to_store(events: np.ndarray) -> Any:
+    """An EVENT_DTYPE packet as a ``dv.EventStore`` (dv-processing has no numpy constructor)."""
+    import dv_processing as dv
+
+    store = dv.EventStore()
+    push = store.push_back
+    for event in zip(
+        events["t"].tolist(),
+        events["x"].tolist(),
+        events["y"].tolist(),
+        (events["p"] != 0).tolist(),
+        strict=True,
+    ):
+        push(event)
+    return store
+
+
 def iter_aedat4(
     path: str | os.PathLike | None = None, recording: Any = None
 ) -> Iterator[np.ndarray]:
@@ -216,17 +233,7 @@ def write_aedat4(
     try:
         for a in range(0, len(events), _WRITE_CHUNK_EVENTS):
             chunk = events[a : a + _WRITE_CHUNK_EVENTS]
-            store = dv.EventStore()
-            push = store.push_back
-            for event in zip(
-                chunk["t"].tolist(),
-                chunk["x"].tolist(),
-                chunk["y"].tolist(),
-                (chunk["p"] != 0).tolist(),
-                strict=True,
-            ):
-                push(event)
-            writer.writeEvents(store)
+            writer.writeEvents(events_to_store(chunk))
     finally:
         # The file is complete (index and trailer written) only once the writer is destroyed.
         del writer

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.errors import InputFileError
+from asa_live.events.aedat4 import events_to_store
 
 
 class Aedat4Recorder:
@@ -77,17 +78,7 @@ class Aedat4Recorder:
                 continue
             width, height = self.sensor_size
             events = events[(events["x"] < width) & (events["y"] < height)]
-            store = self._dv.EventStore()
-            push = store.push_back
-            for event in zip(
-                events["t"].tolist(),
-                events["x"].tolist(),
-                events["y"].tolist(),
-                (events["p"] != 0).tolist(),
-                strict=True,
-            ):
-                push(event)
-            self._writer.writeEvents(store)
+            self._writer.writeEvents(events_to_store(events))
             self.events_written += len(events)
             self._last_t = int(events["t"][-1])
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from asa_live.model import ASA, ModelConfig, NetState, build_model
+from asa_live.model.networks import SpikingConv
 from asa_live.model.neurons import lif_step, plif_step
 
 from .reference import asa_reference
@@ -351,9 +352,86 @@ def test_surrogate_gradient_reaches_weights() -> None:
 def test_bad_inputs_raise() -> None:
     cfg = _small("3layer", "asa", k=3)
     model = build_model(cfg)
-    with pytest.raises(ValueError, match="exactly K=3"):
-        model(torch.zeros(1, 2, 2, 16, 16))
+    for t in (2, 4, 7):  # not whole chunks of K = 3
+        with pytest.raises(ValueError, match=rf"whole chunks of K=3 .*got T={t}; pass a multiple"):
+            model(torch.zeros(1, t, 2, 16, 16))
     with pytest.raises(ValueError, match="expects input"):
         model(torch.zeros(1, 3, 2, 32, 32))
     with pytest.raises(ValueError, match="batch"):
         model(torch.zeros(2, 3, 2, 16, 16), model.initial_state(1))
+
+
+def _run_per_chunk(model, x: torch.Tensor, state: NetState, k: int, **kw):
+    """One forward call per chunk of K windows, the state carried: the reference."""
+    outs, counts, currents = [], [], []
+    for chunk in x.split(k, dim=1):
+        res = model(chunk, state, **kw)
+        state = res.state
+        outs.append(res.output_spikes)
+        counts.append(res.layer_spikes)
+        currents.append(res.currents)
+    return torch.cat(outs, 1), torch.cat(counts, 1), state, currents
+
+
+@pytest.mark.parametrize("attention", ["asa", "none"])
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("mode", ["train", "eval-autograd", "eval-folded", "eval-unfolded"])
+def test_many_chunks_in_one_call_equal_one_call_per_chunk(
+    attention: str, k: int, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = 4
+    cfg = _small("3layer", attention, k=k, dropout=(0.0, 0.1, 0.1, 0.2, 0.1))
+    torch.manual_seed(k)
+    model = build_model(cfg)
+    _settle_bn(model, seed=11)
+    with torch.no_grad():  # make every layer fire now and then (ASA shrinks currents)
+        for layer in model.layers[:3]:
+            layer.bn.bias.fill_(0.3)
+        model.layers[3].fc.bias.fill_(0.2)
+        model.layers[4].fc.bias.fill_(0.25)
+    if mode == "eval-unfolded":
+        monkeypatch.setattr(SpikingConv, "fold_in_inference", False)
+    model.train(mode == "train")
+    x = _events(2, m * k, cfg.input_size, seed=12) * 2
+    masks = model.sample_dropout_masks(2)  # the same masks for both runs (train mode)
+    start = NetState(tuple(mem + 0.1 for mem in model.initial_state(2).membranes), masks)
+    bn_before = [b.clone() for b in model.buffers()]
+    grad = torch.enable_grad() if mode in ("train", "eval-autograd") else torch.inference_mode()
+    with grad:
+        ref_out, ref_counts, ref_state, ref_cur = _run_per_chunk(
+            model, x, start, k, collect_currents=True
+        )
+        bn_after_chunks = [b.clone() for b in model.buffers()]
+        with torch.no_grad():
+            for b, old in zip(model.buffers(), bn_before, strict=True):
+                b.copy_(old)  # training BN moved its running stats: start the second run alike
+        whole = model(x, start, collect_currents=True)
+    assert (ref_counts.sum((0, 1)) > 0).all()  # every layer spikes: the test has teeth
+    assert whole.output_spikes.shape == (2, m * k, cfg.num_classes)
+    assert torch.equal(whole.output_spikes.detach(), ref_out.detach())
+    assert torch.equal(whole.layer_spikes.detach(), ref_counts.detach())
+    for a, b in zip(whole.state.membranes, ref_state.membranes, strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-5)
+    for layer, cur in enumerate(whole.currents):
+        ref = torch.cat([c[layer] for c in ref_cur], 1)
+        torch.testing.assert_close(cur.detach(), ref.detach(), rtol=1e-5, atol=1e-5)
+    # training BN updates its running statistics once per chunk, as the separate calls did
+    for a, b in zip(model.buffers(), bn_after_chunks, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    if mode == "train":
+        assert whole.state.dropout_masks is masks
+
+
+def test_many_chunks_in_training_keep_batch_norm_per_chunk() -> None:
+    # BN over all m*K windows at once would differ from per-chunk statistics: make sure it is
+    # per chunk (chunks with very different activity)
+    cfg = _small("3layer", "none", k=2, dropout=(0.0,) * 5)
+    torch.manual_seed(0)
+    model = build_model(cfg).train()
+    x = torch.cat([_events(1, 2, cfg.input_size, seed=1), 6 * _events(1, 2, cfg.input_size)], 1)
+    layer = model.layers[0]
+    per_chunk = layer.currents(x, 2)
+    pooled = layer.currents(x, None)
+    separate = torch.cat([layer.currents(c, 2) for c in x.split(2, dim=1)], 1)
+    torch.testing.assert_close(per_chunk, separate)
+    assert not torch.allclose(per_chunk, pooled, atol=1e-3)

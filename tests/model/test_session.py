@@ -87,3 +87,57 @@ def test_wrong_frame_shape_is_a_clear_error() -> None:
     session = StreamingSession(_model(1))
     with pytest.raises(ConfigError, match=r"\(2, 16, 16\)"):
         session.push(np.zeros((2, 32, 32), np.float32))
+
+
+def _assert_same_results(got: list, expected: list) -> None:
+    assert [r.index for r in got] == [r.index for r in expected]
+    for a, b in zip(got, expected, strict=True):
+        assert a.predicted == b.predicted and a.confidence == b.confidence
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.output_spikes, b.output_spikes)
+        np.testing.assert_array_equal(a.layer_spikes, b.layer_spikes)
+
+
+@pytest.mark.parametrize(("k", "attention"), [(1, "asa"), (3, "asa"), (1, "none"), (3, "none")])
+def test_push_many_equals_repeated_push(k: int, attention: str) -> None:
+    model = _model(k, attention)
+    frames = _frames(40, seed=3)
+    one_by_one = StreamingSession(model, Readout("mean", windows=7))
+    expected = [r for f in frames for r in one_by_one.push(f)]
+    batched = StreamingSession(model, Readout("mean", windows=7))
+    got, start = [], 0
+    # batches that start and end inside chunks, empty batches, single windows, a long batch
+    for size in (2, 0, 5, 1, 1, 17, 4, 10):
+        part = frames[start : start + size]
+        results = batched.push_many(part if size % 2 else torch.from_numpy(part))
+        # every chunk that the batch completes comes back at once, nothing else
+        assert len(results) == (start + size) // k * k - start // k * k
+        got.extend(results)
+        start += size
+        assert batched.pending == start % k
+    assert start == len(frames)
+    assert sum(r.predicted >= 0 for r in expected) > 0  # the readout made decisions
+    _assert_same_results(got, expected)
+    # the state and readout carried over equally: the next windows agree as well
+    tail = _frames(2 * k, seed=4)
+    _assert_same_results(batched.push_many(tail), [r for f in tail for r in one_by_one.push(f)])
+
+
+def test_push_many_leaky_readout_and_reset() -> None:
+    model = _model(2)
+    frames = _frames(9, seed=5)
+    session = StreamingSession(model, Readout("leaky", decay=0.8))
+    first = session.push_many(frames)
+    assert len(first) == 8 and session.pending == 1
+    session.reset()
+    _assert_same_results(session.push_many(frames), first)
+    reference = StreamingSession(model, Readout("leaky", decay=0.8))
+    _assert_same_results(first, [r for f in frames for r in reference.push(f)])
+
+
+def test_push_many_wrong_shape_is_a_clear_error() -> None:
+    session = StreamingSession(_model(1))
+    with pytest.raises(ConfigError, match=r"\(B, 2, 16, 16\)"):
+        session.push_many(np.zeros((2, 16, 16), np.float32))  # one frame without the B axis
+    with pytest.raises(ConfigError, match=r"got \(3, 2, 8, 8\)"):
+        session.push_many(np.zeros((3, 2, 8, 8), np.float32))

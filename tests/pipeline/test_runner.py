@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from asa_live.errors import ConfigError
 from asa_live.events.binning import bin_events
 from asa_live.events.sources import ArraySource
 from asa_live.model import StreamingSession
@@ -17,7 +18,7 @@ from asa_live.pipeline import (
     open_replay,
     run_stream,
 )
-from asa_live.pipeline.runner import InferenceStage
+from asa_live.pipeline.runner import BATCH_WINDOWS, InferenceStage
 from asa_live.pipeline.sources import LoopingSource
 
 JSON_KEYS = {
@@ -374,3 +375,80 @@ def test_stop_does_not_hang_on_an_idle_camera(small_ckpt):
     worker.stop()
     assert time.perf_counter() - t0 < 1.0
     assert not any(t.is_alive() for t in worker._threads)
+
+
+def _count_forward_calls(model):
+    calls = []
+    handle = model.register_forward_hook(lambda _m, args, _out: calls.append(args[0].shape[1]))
+    return calls, handle
+
+
+def _assert_same_reports(got, expected):
+    assert [r.window for r in got] == [r.window for r in expected]
+    assert [r.class_id for r in got] == [r.class_id for r in expected]
+    assert [r.state_reset for r in got] == [r.state_reset for r in expected]
+    assert [r.spikes for r in got] == [r.spikes for r in expected]
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_demo_replay_is_the_same_with_and_without_batching():
+    """The headless replay of the demo (shipped model, unpaced): batching windows into one
+    forward call changes nothing but the number of calls."""
+    from asa_live.pipeline.models import default_model_path, load_model
+
+    from .test_recordings import DEMO
+
+    assert default_model_path().is_file(), f"the shipped model {default_model_path()} is missing"
+    ckpt = load_model(None)
+    calls, handle = _count_forward_calls(ckpt.model)
+    try:
+        single = list(run_stream(open_replay(DEMO), ckpt, batch_windows=1))
+        single_calls = len(calls)
+        calls.clear()
+        batched = list(run_stream(open_replay(DEMO), ckpt))
+    finally:
+        handle.remove()
+    assert len(single) > 2000 and sum(r.class_id >= 0 for r in single) > 1000
+    _assert_same_reports(batched, single)
+    # the batched run really ran many windows per call, and never more than the bound
+    assert len(calls) < single_calls / 4 and max(calls) == BATCH_WINDOWS
+    assert all(r.latency_ms >= 0 for r in batched)
+
+
+@pytest.mark.parametrize("chunk_windows", [1, 3])
+def test_batched_worker_and_stream_equal_unbatched(tmp_path, recording, chunk_windows):
+    """With idle resets inside the stream and K = 1 or 3, the batched unpaced paths (run_stream
+    and the worker draining its queue) give the unbatched reports."""
+    from asa_live.model import load_checkpoint
+
+    from .helpers import make_checkpoint
+
+    ckpt = load_checkpoint(make_checkpoint(tmp_path / "k.safetensors", chunk_windows=chunk_windows))
+    _, events, _ = recording
+    stream = _with_gap(_with_gap(events[events["t"] < 900_000], 1_200_000), 1_100_000)
+    source = lambda: ArraySource(stream, (128, 128), packet_us=200_000)  # noqa: E731
+    single = list(run_stream(source(), ckpt, batch_windows=1))
+    assert sum(r.state_reset for r in single) == 3  # gaps reset: batches must split there
+    calls, handle = _count_forward_calls(ckpt.model)
+    try:
+        batched = list(run_stream(source(), ckpt, batch_windows=7))
+        assert max(calls) > chunk_windows  # several chunks per call
+        assert max(calls) <= 7 - 7 % chunk_windows + chunk_windows
+        worker = PipelineWorker(source, ckpt, lossless_results=True, max_pending_windows=64)
+        worker.start()
+        threaded = list(worker.iter_results())
+        worker.stop()
+    finally:
+        handle.remove()
+    _assert_same_reports(batched, single)
+    _assert_same_reports(threaded, single)
+    assert worker.stats(recent=False).dropped_windows == 0
+
+
+def test_bad_batch_size_is_a_clear_error(small_ckpt, recording):
+    path, _, _ = recording
+    with pytest.raises(ConfigError, match="batch_windows must be a whole number"):
+        list(run_stream(open_replay(path), small_ckpt, batch_windows=0))
+    with pytest.raises(ConfigError, match="batch_windows must be a whole number"):
+        PipelineWorker(lambda: open_replay(path), small_ckpt, batch_windows=2.5)
