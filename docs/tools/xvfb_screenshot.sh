@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 RECORDING=${1:-recordings/demo.aedat4}
 SECONDS_TO_RUN=${2:-13}  # the demo is mid-gesture (class 4, 10.4-12.9 s) around then
 ASA_LIVE=${ASA_LIVE:-.venv/bin/asa-live}
-OUT_DIR=docs/img
+OUT_DIR=${OUT_DIR:-docs/img}  # OUT_DIR=... writes elsewhere (the test uses a temp dir)
 MODEL_ARGS=()
 if [[ -n "${MODEL:-}" ]]; then MODEL_ARGS=(--model "$MODEL"); fi
 
