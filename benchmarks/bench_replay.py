@@ -2,9 +2,12 @@
 
 Side by side, in one process, on the same recording and checkpoint:
 
-1. fast replay (no pacing), ``naive``: :func:`run_stream`, everything in one thread;
+1. fast replay (no pacing), ``naive``: :func:`run_stream`, everything in one thread - the path
+   ``asa-live --replay FILE --headless`` uses; once with the ready windows batched into one
+   forward call (up to ``BATCH_WINDOWS``, the default) and once with one call per window
+   (``batch_windows=1``, the behaviour before batching);
 2. fast replay, ``worker``: :class:`PipelineWorker` (ingest and inference threads, bounded
-   queue, block policy) - the path ``asa-live --headless`` uses;
+   queue, block policy), batched and unbatched;
 3. paced replay at 1x (real time) through the worker (drop policy): window-end-to-prediction
    latency as a user sees it, and dropped windows;
 4. the same two runs with the window open (offscreen Qt, redraw timer at 60 Hz): windows/s and
@@ -77,8 +80,9 @@ def run_ingest_only(ckpt, recording: Path) -> dict:
             "p95": nan}  # fmt: skip
 
 
-def run_network_only(ckpt, n_windows: int = 400) -> dict:
-    """The session alone on random frames: the network's cost per window."""
+def run_network_only(ckpt, n_windows: int = 400, batch: int = 1) -> dict:
+    """The session alone on random frames: the network's cost per window (``batch`` > 1:
+    ``push_many`` on that many frames at a time; p50/p95 are then per call)."""
     import numpy as np
 
     from asa_live.model import StreamingSession
@@ -87,9 +91,12 @@ def run_network_only(ckpt, n_windows: int = 400) -> dict:
     frames = np.random.default_rng(0).poisson(0.2, (n_windows, *session.frame_shape))
     frames = frames.astype(np.float32)
     times = []
-    for f in frames:
+    for start in range(0, n_windows, batch):
         t0 = time.perf_counter()
-        session.push(f)
+        if batch == 1:
+            session.push(frames[start])
+        else:
+            session.push_many(frames[start : start + batch])
         times.append((time.perf_counter() - t0) * 1e3)
     wall = sum(times) / 1e3
     p50, p95 = _stats(times)
@@ -98,19 +105,24 @@ def run_network_only(ckpt, n_windows: int = 400) -> dict:
             "p95": p95}  # fmt: skip
 
 
-def run_naive(ckpt, recording: Path, labels) -> dict:
+def run_naive(ckpt, recording: Path, labels, batch_windows: int | None = None) -> dict:
     from asa_live.pipeline import open_replay, run_stream
+    from asa_live.pipeline.runner import BATCH_WINDOWS
 
+    batch = BATCH_WINDOWS if batch_windows is None else batch_windows
     t0 = time.perf_counter()
-    reports = list(run_stream(open_replay(recording), ckpt, labels=labels))
+    reports = list(run_stream(open_replay(recording), ckpt, labels=labels, batch_windows=batch))
     wall = time.perf_counter() - t0
     span = (reports[-1].t_end_us - reports[0].t_start_us) / 1e6
     p50, p95 = _stats([r.latency_ms for r in reports])
     return {"windows": len(reports), "wall_s": wall, "rtf": span / wall, "p50": p50, "p95": p95}
 
 
-def run_worker(ckpt, recording: Path, labels, speed=None, max_seconds=None) -> dict:
+def run_worker(
+    ckpt, recording: Path, labels, speed=None, max_seconds=None, batch_windows=None
+) -> dict:
     from asa_live.pipeline import PipelineWorker, open_replay
+    from asa_live.pipeline.runner import BATCH_WINDOWS
 
     worker = PipelineWorker(
         lambda: open_replay(recording),
@@ -119,6 +131,7 @@ def run_worker(ckpt, recording: Path, labels, speed=None, max_seconds=None) -> d
         labels=labels,
         lossless_results=True,
         max_seconds=max_seconds,
+        batch_windows=BATCH_WINDOWS if batch_windows is None else batch_windows,
     )
     t0 = time.perf_counter()
     worker.start()
@@ -213,7 +226,10 @@ def main() -> int:
     rows: dict[str, list[dict]] = {
         "ingest": [],
         "network": [],
+        "network_batched": [],
+        "naive_single": [],
         "naive": [],
+        "worker_single": [],
         "worker": [],
         "paced": [],
     }
@@ -223,7 +239,10 @@ def main() -> int:
     for _ in range(args.repeats):
         rows["ingest"].append(run_ingest_only(ckpt, recording))
         rows["network"].append(run_network_only(ckpt))
+        rows["network_batched"].append(run_network_only(ckpt, batch=32))
+        rows["naive_single"].append(run_naive(ckpt, recording, labels, batch_windows=1))
         rows["naive"].append(run_naive(ckpt, recording, labels))
+        rows["worker_single"].append(run_worker(ckpt, recording, labels, batch_windows=1))
         rows["worker"].append(run_worker(ckpt, recording, labels))
         rows["paced"].append(run_worker(ckpt, recording, labels, 1.0, args.paced_seconds))
         if not args.no_gui:
@@ -231,14 +250,17 @@ def main() -> int:
             rows["gui_paced"].append(run_gui(ckpt, recording, labels, 1.0, args.paced_seconds))
 
     print(f"\nmedians over {args.repeats} runs")
-    print("(p50/p95: window-end-to-prediction latency; for 'network only': time per push)")
-    print(f"{'run':<34}{'windows':>8}{'wall s':>9}{'x real time':>13}{'p50 ms':>9}{'p95 ms':>9}"
+    print("(p50/p95: window-end-to-prediction latency; for 'network only': time per call)")
+    print(f"{'run':<40}{'windows':>8}{'wall s':>9}{'x real time':>13}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'dropped':>9}")  # fmt: skip
     names = {
         "ingest": "ingest only (read+adapt+bin)",
         "network": "network only (session.push)",
-        "naive": "fast replay, naive (one thread)",
-        "worker": "fast replay, worker (2 threads)",
+        "network_batched": "network only (push_many, 32 windows)",
+        "naive_single": "fast replay, naive, 1 window/call",
+        "naive": "fast replay, naive, batched",
+        "worker_single": "fast replay, worker, 1 window/call",
+        "worker": "fast replay, worker, batched",
         "paced": f"paced 1x, worker, {args.paced_seconds:g} s",
         "gui_fast": "fast replay, worker + GUI 60 Hz",
         "gui_paced": f"paced 1x, worker + GUI, {args.paced_seconds:g} s",
@@ -246,7 +268,7 @@ def main() -> int:
     for key, runs in rows.items():
         dropped = _median(runs, "dropped") if "dropped" in runs[0] else 0
         print(
-            f"{names[key]:<34}{_median(runs, 'windows'):>8.0f}{_median(runs, 'wall_s'):>9.2f}"
+            f"{names[key]:<40}{_median(runs, 'windows'):>8.0f}{_median(runs, 'wall_s'):>9.2f}"
             f"{_median(runs, 'rtf'):>13.1f}{_median(runs, 'p50'):>9.2f}{_median(runs, 'p95'):>9.2f}"
             f"{dropped:>9.0f}"
         )
@@ -254,6 +276,10 @@ def main() -> int:
     if acc is not None:
         print(f"\nper-window accuracy on the labelled windows: {100 * acc:.1f} %")
     print("\nratios (medians)")
+    for key, base in (("network_batched", "network"), ("naive", "naive_single"),
+                      ("worker", "worker_single")):  # fmt: skip
+        gain = _median(rows[key], "rtf") / _median(rows[base], "rtf")
+        print(f"  {names[key]} / {names[base]} throughput: {gain:.2f}")
     print(
         f"  worker / naive throughput: {_median(rows['worker'], 'rtf') / _median(rows['naive'], 'rtf'):.2f}"
     )

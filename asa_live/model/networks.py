@@ -1,12 +1,16 @@
 """The paper's spiking networks as stateless modules: ``forward(x, state) -> (out, state)``.
 
-Every spiking layer l computes, for a chunk of K windows at once,
+Every spiking layer l computes, for the T = m*K windows of a call (m whole chunks of K) at once,
     X_l = ASA( Pool( BN( Conv( D_l * S_{l-1} ) ) ) )       (conv blocks; ASA only with "asa")
     X_l = Linear( D_l * S_{l-1} )                          (fully connected layers)
-and then runs its neuron over the K windows in order (neurons.py), starting from the membrane in
+and then runs its neuron over the T windows in order (neurons.py), starting from the membrane in
 the state and returning the membrane after the last window. D_l is the layer's dropout mask, one
-per sample, fixed over all windows of the sample. BatchNorm normalises over the K*N windows of a
-chunk (the paper's "BN over T*N").
+per sample, fixed over all windows of the sample. Conv, BN, pooling and ASA hold no state across
+windows, so they run on all T windows in one go: ASA sees each chunk of K consecutive windows as
+its own sample (the time axis reshaped to (N*m, K)), and in training BatchNorm normalises over the
+K*N windows of each chunk separately (the paper's "BN over T*N"). One call on m chunks therefore
+equals m calls of one chunk with the state carried (tested). Without attention T may be any
+length; in training the last chunk is then shorter than K.
 
 3layer (paper, 32x32 input):  [Conv 2->64, BN, ASA, LIF], [Conv 64->128, BN, AvgPool2, ASA, LIF],
     [Conv 128->128, BN, AvgPool2, ASA, LIF], [Linear 8192->256, LIF], [Linear 256->C, LIF].
@@ -56,14 +60,14 @@ class NetState(NamedTuple):
 
 
 class ForwardOutput(NamedTuple):
-    """Result of one chunk.
+    """Result of one call on T windows (m chunks of K).
 
     Attributes:
-        output_spikes: ``[N, K, num_classes]`` output spikes per window (5layer: the voted mean of
+        output_spikes: ``[N, T, num_classes]`` output spikes per window (5layer: the voted mean of
             each class's 10 output neurons, in [0, 1]).
-        state: the state after the chunk.
-        layer_spikes: ``[N, K, L]`` spike count of each spiking layer in each window.
-        currents: when asked, the input current X of every spiking layer, ``[N, K, *layer_shape]``.
+        state: the state after the last window.
+        layer_spikes: ``[N, T, L]`` spike count of each spiking layer in each window.
+        currents: when asked, the input current X of every spiking layer, ``[N, T, *layer_shape]``.
     """
 
     output_spikes: torch.Tensor
@@ -135,46 +139,72 @@ class SpikingConv(nn.Module):
                 self._folded = (key, weight, bias)
         return self._folded[1], self._folded[2], stride
 
-    def currents(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [N, K, C_in, H, W]`` -> neuron input current ``[N, K, C_out, H', W']``.
+    def currents(self, x: torch.Tensor, chunk_windows: int | None = None) -> torch.Tensor:
+        """``x [N, T, C_in, H, W]`` -> neuron input current ``[N, T, C_out, H', W']``.
 
-        In eval mode without autograd, conv, BN and AvgPool run as one folded conv (equal up to
-        float rounding); training and any autograd use the layers one by one.
+        ``chunk_windows`` = K cuts the T windows into consecutive chunks of K (None: one chunk
+        of T). ASA runs on each chunk on its own, so T must then be a multiple of K; training-
+        mode BatchNorm takes its statistics per chunk (the last one may be shorter without
+        ASA). In eval mode without autograd, conv, BN and AvgPool run as one folded conv
+        (equal up to float rounding); training and any autograd use the layers one by one.
         """
-        n, k = x.shape[:2]
-        y = x.reshape(n * k, *x.shape[2:])
+        n, t = x.shape[:2]
+        k = t if chunk_windows is None else min(int(chunk_windows), t)
+        y = x.reshape(n * t, *x.shape[2:])
         if self.pre_pool is not None:
             y = self.pre_pool(y)
         if self.fold_in_inference and not self.training and not torch.is_grad_enabled():
             weight, bias, stride = self.folded_conv()
             y = F.conv2d(y, weight, bias, stride=stride, padding=1)
         else:
-            y = self.bn(self.conv(y))
+            y = self.conv(y)
+            # eval BN is a per-window affine map, so only training BN needs the chunks
+            per_chunk = self.bn.training and k < t
+            y = self._batch_norm_per_chunk(y, n, t, k) if per_chunk else self.bn(y)
             if self.post_pool is not None:
                 y = self.post_pool(y)
-        y = y.reshape(n, k, *y.shape[1:])
+        y = y.reshape(n, t, *y.shape[1:])
         if self.attn is not None:
-            y = self.attn(y)
+            if t % k != 0:
+                raise ValueError(
+                    f"ASA runs on whole chunks of K={k} windows, got {t} windows; pass a "
+                    f"multiple of K"
+                )
+            # each chunk is an independent ASA sample: ASA's FC mixes exactly K time steps
+            y = self.attn(y.reshape(n * (t // k), k, *y.shape[2:])).reshape(n, t, *y.shape[2:])
         return y
+
+    def _batch_norm_per_chunk(self, y: torch.Tensor, n: int, t: int, k: int) -> torch.Tensor:
+        """Training BN on ``y [N*T, C, H, W]`` with statistics over the N*K windows of each
+        chunk, updating the running statistics chunk by chunk in time order, exactly as
+        separate calls on the chunks would."""
+        per_sample = y.unflatten(0, (n, t))
+        parts = [
+            self.bn(per_sample[:, start : start + k].flatten(0, 1)).unflatten(0, (n, -1))
+            for start in range(0, t, k)
+        ]
+        return torch.cat(parts, 1).flatten(0, 1)
 
 
 class SpikingLinear(nn.Module):
-    """``Linear -> neuron`` over ``[N, K, F]``."""
+    """``Linear -> neuron`` over ``[N, T, F]``."""
 
     def __init__(self, in_features: int, out_features: int, neuron: nn.Module) -> None:
         super().__init__()
         self.fc = nn.Linear(in_features, out_features)
         self.neuron = neuron
 
-    def currents(self, x: torch.Tensor) -> torch.Tensor:
+    def currents(self, x: torch.Tensor, chunk_windows: int | None = None) -> torch.Tensor:
+        """``x [N, T, F]`` -> ``[N, T, out_features]``; per window, so chunks do not matter."""
         return self.fc(x)
 
 
 class AsaSnn(nn.Module):
     """The 3-layer LIF net or the 5-layer PLIF net, with or without ASA (see module docstring).
 
-    ``forward(x [N, K, in_channels, H, W], state | None) -> ForwardOutput``. Input frames are
-    event counts per polarity (channel 0 = OFF, 1 = ON), not normalised.
+    ``forward(x [N, T, in_channels, H, W], state | None) -> ForwardOutput`` with T = m*K
+    (m >= 1 whole chunks; any T >= 1 without attention). Input frames are event counts per
+    polarity (channel 0 = OFF, 1 = ON), not normalised.
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -284,13 +314,13 @@ class AsaSnn(nn.Module):
                 f"the network expects input [N, K, {expected[0]}, {expected[1]}, {expected[2]}], "
                 f"got {tuple(x.shape)}"
             )
-        if cfg.attention == "asa" and x.shape[1] != cfg.chunk_windows:
-            raise ValueError(
-                f"a network with ASA consumes chunks of exactly K={cfg.chunk_windows} windows, "
-                f"got {x.shape[1]}"
-            )
         if x.shape[1] < 1 or x.shape[0] < 1:
             raise ValueError(f"empty input batch or chunk: shape {tuple(x.shape)}")
+        if cfg.attention == "asa" and x.shape[1] % cfg.chunk_windows != 0:
+            raise ValueError(
+                f"a network with ASA consumes whole chunks of K={cfg.chunk_windows} windows "
+                f"(T = m*K), got T={x.shape[1]}; pass a multiple of {cfg.chunk_windows} windows"
+            )
         if state is not None:
             if len(state.membranes) != len(self.layers):
                 raise ValueError(
@@ -304,10 +334,15 @@ class AsaSnn(nn.Module):
     def forward(
         self, x: torch.Tensor, state: NetState | None = None, collect_currents: bool = False
     ) -> ForwardOutput:
-        """Run one chunk of K windows.
+        """Run m >= 1 consecutive chunks of K windows (T = m*K) in one call.
+
+        Equals m calls on the single chunks with the state carried (spikes identical,
+        membranes up to float rounding): only the neurons carry state, and they step through
+        all T windows in order.
 
         Args:
-            x: ``[N, K, in_channels, H, W]`` event counts.
+            x: ``[N, T, in_channels, H, W]`` event counts; T a multiple of K with ASA, any
+                T >= 1 without attention.
             state: from ``initial_state`` or a previous call; ``None`` = at rest.
             collect_currents: also return every layer's input current (for the distributions).
         """
@@ -331,7 +366,7 @@ class AsaSnn(nn.Module):
                     h = h.flatten(2)
             if self.training and masks is not None and masks[i] is not None:
                 h = h * masks[i].unsqueeze(1)
-            cur = layer.currents(h)
+            cur = layer.currents(h, self.config.chunk_windows)
             if collect_currents:
                 currents.append(cur)
             h, mem = layer.neuron(cur, state.membranes[i])

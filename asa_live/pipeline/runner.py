@@ -33,6 +33,13 @@ past a window's end was handed to the pipeline (for a paced replay: the moment t
 released it, i.e. when the window closed in replay time). ``latency_ms`` runs from there to
 the moment the window's scores exist, so it includes adaptation, filtering, binning, queueing
 and inference (and, for chunks of K > 1 windows, the wait for the rest of the chunk).
+
+Batching (unpaced replay only): when no pacer runs, the windows that are ready together (all
+those one file packet closes, or those waiting in the worker's queue) go to the network in one
+forward call of up to ``BATCH_WINDOWS`` windows (``InferenceStage.infer_many``), which gives the
+same predictions as one call per window. All windows of a batch share the batch's completion
+time, so each window's latency includes the inference of the whole batch. Paced replays and
+cameras keep one window per call, so their latency is unchanged.
 """
 
 from __future__ import annotations
@@ -57,6 +64,10 @@ from asa_live.pipeline.stats import PipelineStats, RunCounters
 
 POLICIES = ("drop", "merge", "block")
 DEFAULT_IDLE_RESET_MS = 1000.0
+# Most windows handed to the network in one forward call in an unpaced replay. 32 spread torch's
+# fixed per-call cost (about 0.7 ms at K = 1) so that the shipped model's network time falls from
+# 0.8 to 0.2 ms per window (benchmarks/bench_replay.py), and bound the memory of one call.
+BATCH_WINDOWS = 32
 
 
 @dataclass
@@ -242,7 +253,34 @@ class InferenceStage:
         if pending.state_reset:
             self.reset()
         self._waiting.append(pending)
-        results = self.session.push(pending.frame)
+        return self._reports(self.session.push(pending.frame))
+
+    def infer_many(self, pending: list[PendingWindow]) -> list[WindowReport]:
+        """Push consecutive windows together; the same reports as ``infer`` on each in turn.
+
+        The windows between two state resets go to the session in one ``push_many`` call, so
+        all the chunks they complete run as one forward call. Every report of such a call
+        gets the same completion time, so a window's latency also covers the inference of the
+        windows batched after it (see the module doc); use it where no one waits on a single
+        window (unpaced replay).
+        """
+        reports: list[WindowReport] = []
+        start = 0
+        while start < len(pending):
+            stop = start + 1
+            while stop < len(pending) and not pending[stop].state_reset:
+                stop += 1
+            run = pending[start:stop]
+            if run[0].state_reset:
+                self.reset()
+            self._waiting.extend(run)
+            frames = np.stack([p.frame for p in run])
+            reports += self._reports(self.session.push_many(frames))
+            start = stop
+        return reports
+
+    def _reports(self, results: list[Any]) -> list[WindowReport]:
+        """Pair the session's results with the oldest waiting windows, in order."""
         if not results:
             return []
         done = time.perf_counter()
@@ -298,6 +336,15 @@ class StreamLimit:
         return packet, reached
 
 
+def _check_batch(batch_windows: int) -> int:
+    if int(batch_windows) != batch_windows or batch_windows < 1:
+        raise ConfigError(
+            f"batch_windows must be a whole number of windows >= 1, got {batch_windows}; use 1 "
+            f"to run one window per forward call."
+        )
+    return int(batch_windows)
+
+
 def _as_truth(labels: Any) -> GroundTruth | None:
     if labels is None or isinstance(labels, GroundTruth):
         return labels
@@ -321,6 +368,7 @@ def run_stream(
     event_tap: Callable[[np.ndarray], None] | None = None,
     counters: RunCounters | None = None,
     stop: threading.Event | None = None,
+    batch_windows: int = BATCH_WINDOWS,
 ) -> Iterator[WindowReport]:
     """Run the whole pipeline in the caller's thread and yield one report per window.
 
@@ -338,7 +386,10 @@ def run_stream(
         event_tap: called with every adapted packet (network geometry), e.g. for drawing.
         counters: RunCounters to update (for a summary); a fresh one when None.
         stop: set it to end the run early.
+        batch_windows: without pacing, the most windows run in one forward call (1: one call
+            per window); paced runs always use one window per call.
     """
+    batch_windows = _check_batch(batch_windows)
     if sensor_size is None:
         sensor_size = getattr(source, "sensor_size", None)
         if sensor_size is None:
@@ -354,8 +405,14 @@ def run_stream(
     reached_limit = False
 
     def emit(pending: list[PendingWindow]) -> Iterator[WindowReport]:
-        for p in pending:
-            for report in inference.infer(p):
+        # Unpaced, a big file packet closes many windows at once: run up to batch_windows of
+        # them in one forward call. Paced, windows arrive one by one and each goes alone, so
+        # its latency does not include the inference of later windows.
+        step = batch_windows if speed is None else 1
+        for start in range(0, len(pending), step):
+            batch = pending[start : start + step]
+            reports = inference.infer_many(batch) if step > 1 else inference.infer(batch[0])
+            for report in reports:
                 counters.on_window(report.latency_ms, report.truth, report.correct)
                 yield report
 
@@ -441,6 +498,15 @@ class WindowQueue:
             self._items.clear()
             self._cond.notify_all()
 
+    def take_ready(self, max_items: int) -> list[PendingWindow]:
+        """Up to ``max_items`` windows that are queued now (never waits; maybe none)."""
+        with self._cond:
+            n = min(max_items, len(self._items))
+            out = [self._items.popleft() for _ in range(n)]
+            if out:
+                self._cond.notify_all()
+            return out
+
     def get(self, timeout: float = 0.1) -> PendingWindow | None | bool:
         """The next window; None if none came within ``timeout``; False once closed and empty."""
         with self._cond:
@@ -513,6 +579,8 @@ class PipelineWorker:
         result_capacity: capacity of the result buffer.
         lossless_results: True for headless printing (back-pressure), False for the GUI.
         display_span_us: how much recent event history the display accumulator keeps.
+        batch_windows: in an unpaced replay, the most queued windows run in one forward call
+            (1: one call per window); paced replays and cameras always use one per call.
     """
 
     def __init__(
@@ -533,7 +601,9 @@ class PipelineWorker:
         result_capacity: int = 2048,
         lossless_results: bool = False,
         display_span_us: int = 2_000_000,
+        batch_windows: int = BATCH_WINDOWS,
     ) -> None:
+        self.batch_windows = _check_batch(batch_windows)
         self._open_source = open_source
         self.checkpoint = checkpoint
         self.live = live
@@ -827,7 +897,13 @@ class PipelineWorker:
                     if self._stop.is_set() and len(self.window_queue) == 0:
                         break
                     continue
-                for report in self.inference.infer(item):
+                if self.pacer.speed is None and not self.live and self.batch_windows > 1:
+                    # unpaced replay: take whatever else is ready and run it in one call
+                    batch = [item, *self.window_queue.take_ready(self.batch_windows - 1)]
+                    reports = self.inference.infer_many(batch)
+                else:
+                    reports = self.inference.infer(item)
+                for report in reports:
                     self.counters.on_window(report.latency_ms, report.truth, report.correct)
                     self.results.put(report)
         finally:
