@@ -66,9 +66,9 @@ class ModelConfig:
         num_classes: output classes (11 for DVS128 Gesture).
         in_channels: input planes per window (2: OFF, ON).
         input_size: (H, W) of one input frame.
-        chunk_windows: K, the number of windows per forward call; it is the ASA's T (its FC runs
-            over T, so a model with ASA consumes chunks of exactly K windows). Without attention any
-            chunk length works.
+        chunk_windows: K, the ASA's T (its FC runs over T). A model with ASA consumes whole
+            chunks: one forward call takes T = m*K windows and applies ASA to each chunk of K on
+            its own. Without attention any length works.
         reduction: r of the ASA's FC over time (T -> max(1, T // r) -> T). ``max(1, .)`` keeps
             K < r (e.g. K = 1 with r = 4) valid; the release would build a Linear(T, 0).
         lam: fraction of channels / time steps ranked "important" in ASA.
