@@ -20,7 +20,7 @@ def window(qtbot, small_ckpt):
     win.close()
 
 
-def _wait_reports(qtbot, win, more_than, timeout=8000):
+def _wait_reports(qtbot, win, more_than, timeout=20000):
     qtbot.waitUntil(lambda: win.reports_drawn > more_than, timeout=timeout)
 
 
@@ -63,7 +63,7 @@ def test_controls_act(qtbot, window, recording):
     assert not worker.paused
     # reset state
     window.act_reset.trigger()
-    qtbot.waitUntil(lambda: worker.user_resets == 1, timeout=3000)
+    qtbot.waitUntil(lambda: worker.user_resets == 1, timeout=15000)
     # speed
     window.speed_box.setValue(4.0)
     assert worker.speed == 4.0
@@ -76,7 +76,7 @@ def test_controls_act(qtbot, window, recording):
     seen = window.latest.t_end_us
     window.act_restart.trigger()
     qtbot.waitUntil(
-        lambda: window.latest is not None and window.latest.t_end_us < seen, timeout=5000
+        lambda: window.latest is not None and window.latest.t_end_us < seen, timeout=20000
     )
     # accumulation time changes the picture's time span
     window.accum_box.setValue(5)
@@ -167,7 +167,7 @@ def test_pipeline_error_mid_stream_shows_a_dialog(qtbot, window, recording):
 
     assert window.start_source(failing_source, "flaky", speed=None)
     qtbot.waitUntil(
-        lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5000
+        lambda: window.error_box is not None and window.error_box.isVisible(), timeout=20000
     )
     assert window.error_box.text() == "The camera stopped after 20 packets: plug it back in."
     # still usable: open a good file
