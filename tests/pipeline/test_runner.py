@@ -21,6 +21,16 @@ from asa_live.pipeline import (
 from asa_live.pipeline.runner import BATCH_WINDOWS, InferenceStage
 from asa_live.pipeline.sources import LoopingSource
 
+
+def _wait_until(condition, timeout_s=20.0, what="condition"):
+    """Poll until ``condition()`` holds; fail with ``what`` after ``timeout_s`` (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.01)
+
+
 JSON_KEYS = {
     "window",
     "t_start_us",
@@ -213,27 +223,32 @@ def test_worker_controls(small_ckpt, recording):
     worker = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=2.0)
     worker.start()
     try:
-        deadline = time.time() + 5
-        while worker.stats().windows < 10 and time.time() < deadline:
-            time.sleep(0.02)
+        _wait_until(lambda: worker.stats().windows >= 10, what="10 windows")
         worker.pause()
-        time.sleep(0.1)
+        _wait_until(lambda: worker.stats().paused, what="the pause")
+        time.sleep(0.1)  # a window already in inference may still land
         n = worker.stats().windows
-        time.sleep(0.3)
-        assert worker.stats().windows == n and worker.stats().paused
+        time.sleep(0.3)  # nothing may arrive while paused: only elapsed time can show that
+        assert worker.stats().windows == n
         worker.resume()
         worker.reset_state()
-        time.sleep(0.3)
+        _wait_until(
+            lambda: worker.stats().windows > n and worker.user_resets == 1,
+            what="windows after resume and the reset",
+        )
         got = worker.drain()
-        assert worker.stats().windows > n and worker.user_resets == 1
         worker.set_speed(10.0)
         assert worker.speed == 10.0
         worker.set_noise_filter(True)
         assert worker.ingest.noise_enabled
         worker.restart()
-        time.sleep(0.3)
-        after = worker.drain()
-        assert any(r.state_reset for r in after)
+        after = []
+
+        def restarted() -> bool:
+            after.extend(worker.drain())
+            return any(r.state_reset for r in after)
+
+        _wait_until(restarted, what="the restart's first window")
         starts = [r.t_start_us for r in after if r.state_reset]
         assert starts[-1] < max(r.t_start_us for r in got)  # back at the beginning
         assert worker.wait(5.0)  # the replay runs to its end
@@ -273,7 +288,7 @@ def test_worker_error_is_reported_not_raised(small_ckpt, recording, tmp_path):
     worker = PipelineWorker(factory, small_ckpt, speed=1.0)
     worker.on_error = errors.append
     worker.start()
-    time.sleep(0.2)
+    _wait_until(lambda: worker.stats().windows > 0, what="the first window")
     worker.restart()
     assert worker.wait(5.0)
     worker.stop()
@@ -290,7 +305,8 @@ def test_recording_to_aedat4(small_ckpt, recording, tmp_path):
     out = tmp_path / "capture.aedat4"
     worker.start_recording(out)
     assert worker.recording
-    time.sleep(0.4)
+    n = worker.stats().windows
+    _wait_until(lambda: worker.stats().windows >= n + 10, what="10 windows while recording")
     recorder = worker.stop_recording()
     worker.stop()
     assert recorder.events_written > 0 and recorder.packets_dropped == 0
@@ -311,17 +327,17 @@ def test_fake_camera_runs_live(small_ckpt, recording):
     api = FakeCameraApi([RealTimeCamera(events, (128, 128), "F1")])
     worker = PipelineWorker(lambda: CameraSource("F1", camera_api=api), small_ckpt, live=True)
     worker.start()
-    time.sleep(0.8)
+    _wait_until(lambda: worker.stats().windows >= 20, what="20 live windows")
     worker.pause()  # a paused camera keeps being read, its events are dropped
-    time.sleep(0.3)
+    _wait_until(lambda: worker.stats().paused, what="the pause")
+    time.sleep(0.1)  # a window already in inference may still land
     paused_windows = worker.stats().windows
-    time.sleep(0.2)
+    time.sleep(0.2)  # nothing may arrive while paused: only elapsed time can show that
     assert worker.stats().windows <= paused_windows + 1
     worker.resume()
-    time.sleep(0.3)
+    _wait_until(lambda: worker.stats().windows >= 40, what="40 live windows")
     worker.stop()
     stats = worker.stats()
-    assert stats.windows >= 40
     assert stats.latency_p95_ms < 100
     assert worker.window_queue.policy == "drop"
 
@@ -330,7 +346,7 @@ def test_stop_is_cooperative_and_quick(small_ckpt, recording):
     path, _, _ = recording
     worker = PipelineWorker(lambda: LoopingSource(lambda: open_replay(path)), small_ckpt, speed=0.5)
     worker.start()
-    time.sleep(0.2)
+    _wait_until(lambda: worker.stats().windows > 0, what="the first window")
     t0 = time.perf_counter()
     worker.stop()
     assert time.perf_counter() - t0 < 1.0
@@ -370,7 +386,8 @@ def test_stop_does_not_hang_on_an_idle_camera(small_ckpt):
     api.cameras[0].serial = "S"
     worker = PipelineWorker(lambda: CameraSource(camera_api=api), small_ckpt, live=True)
     worker.start()
-    time.sleep(0.2)
+    _wait_until(lambda: worker.running, what="the worker to run")
+    time.sleep(0.2)  # let the reader block in the silent camera's read loop
     t0 = time.perf_counter()
     worker.stop()
     assert time.perf_counter() - t0 < 1.0
