@@ -1,4 +1,4 @@
-"""Speed of the synthetic DVS gesture generator (asa_live.events.synth).
+"""Speed of the synthetic DVS gesture generator (asa_live.synth).
 
 Prints, per class, the median CPU time to generate a 1.5 s sample on one core and the
 real-time factor (sample duration / CPU time; the target is >= 5x), the split between
@@ -17,9 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
-from asa_live.events.synth import generate_sample
-from asa_live.events.synth.kinematics import draw_style, gesture_motion
-from asa_live.events.synth.recording import _frame_times_us, build_scene
+from asa_live.synth import generate_sample
+from asa_live.synth.kinematics import draw_style, gesture_motion
+from asa_live.synth.recording import _frame_times_us, build_scene
 
 DURATION_US = 1_500_000
 

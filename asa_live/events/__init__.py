@@ -1,4 +1,4 @@
-"""Events: the event dtype, sources, sensor adaptation, time binning, synthetic gestures.
+"""Events: the event dtype, sources, sensor adaptation, time binning.
 
 numpy only (dv-processing is imported lazily by the AEDAT4 and camera sources).
 """

@@ -24,7 +24,7 @@ Splits:
 * tonic: ``ibmGestureTrain`` / ``ibmGestureTest`` (1077 / 264: one ``<label>.npy`` per class and
   trial, so a class labelled twice in a trial keeps one segment). ``t`` is in milliseconds there.
   tonic itself is optional: without it the folders are read with numpy (same files, same order).
-* synthetic: recordings from asa_live.events.synth made on the fly (train seeds from 0, test
+* synthetic: recordings from asa_live.synth made on the fly (train seeds from 0, test
   seeds from 100_000), or a folder written by its IBM / tonic writers (read as above).
 """
 
@@ -476,14 +476,14 @@ def load_tonic_split(root: str | os.PathLike, train: bool, cfg: Any) -> DataSpli
 # ------------------------------------------------------------------------------------------
 # synthetic, made on the fly
 # ------------------------------------------------------------------------------------------
-# Modules of asa_live.events.synth that never change what generate_recording returns (the
+# Modules of asa_live.synth that never change what generate_recording returns (the
 # command line, the figures, the dataset writers): editing them keeps cached frames valid.
 _SYNTH_FILES_WITHOUT_EFFECT = frozenset({"cli.py", "figures.py", "dataset.py"})
 
 
 def _synth_source_hash() -> str:
     """Hash of the generator's source: editing the generator invalidates cached frames."""
-    import asa_live.events.synth as synth
+    import asa_live.synth as synth
 
     digest = hashlib.sha256()
     base = Path(synth.__file__).parent
@@ -507,7 +507,7 @@ def _make_synth_recording(args: tuple[list[int], int, Any, str]) -> tuple[str, d
     cache = FrameCache(cfg.cache_dir)
 
     def compute() -> dict[str, np.ndarray]:
-        from asa_live.events.synth import generate_recording
+        from asa_live.synth import generate_recording
 
         events, labels = generate_recording(
             class_ids, seed, gesture_duration_us=int(cfg.synth_duration_ms) * 1000

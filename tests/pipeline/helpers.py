@@ -58,7 +58,7 @@ def make_recording(
     labels)."""
     from asa_live.events.aedat4 import write_aedat4
     from asa_live.events.ibm import write_labels_csv
-    from asa_live.events.synth import generate_recording
+    from asa_live.synth import generate_recording
 
     events, labels = generate_recording(
         list(class_ids),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asa_live.events.synth.dvs import DvsParams, DvsPixelArray
+from asa_live.synth.dvs import DvsParams, DvsPixelArray
 
 
 def _pixel(params: DvsParams, seed: int = 0) -> DvsPixelArray:

@@ -9,15 +9,15 @@ from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events import EVENT_DTYPE
 from asa_live.events.ibm import LABEL_DTYPE
-from asa_live.events.synth import (
+from asa_live.synth import (
     DEMO_SEED,
     TEST_SEEDS,
     TRAIN_SEEDS,
     generate_recording,
     generate_sample,
 )
-from asa_live.events.synth.kinematics import draw_body, draw_style, gesture_motion
-from asa_live.events.synth.recording import build_scene, draw_scene_params
+from asa_live.synth.kinematics import draw_body, draw_style, gesture_motion
+from asa_live.synth.recording import build_scene, draw_scene_params
 
 SHORT_US = 300_000
 

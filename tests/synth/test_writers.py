@@ -10,14 +10,14 @@ import pytest
 from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events.ibm import read_aedat31, read_aedat31_header, read_labels_csv, read_trial_list
-from asa_live.events.synth import (
+from asa_live.synth import (
     LIGHTING_TAGS,
     TEST_SEEDS,
     TRAIN_SEEDS,
     write_ibm_dataset,
     write_tonic_dataset,
 )
-from asa_live.events.synth.dataset import ibm_trial_recording, plan_tonic_samples, plan_trials
+from asa_live.synth.dataset import ibm_trial_recording, plan_tonic_samples, plan_trials
 from asa_live.events.tonic_npy import iter_tonic_npy
 
 IBM_KW = {

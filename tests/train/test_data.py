@@ -10,7 +10,7 @@ import pytest
 
 from asa_live.errors import InputFileError
 from asa_live.events.ibm import read_aedat31, read_labels_csv, read_trial_list
-from asa_live.events.synth.dataset import write_ibm_dataset, write_tonic_dataset
+from asa_live.synth.dataset import write_ibm_dataset, write_tonic_dataset
 from asa_live.train import data as train_data
 from asa_live.train.data import (
     ClipDataset,

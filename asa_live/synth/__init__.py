@@ -13,8 +13,8 @@ Seeds: training 0..99_999 (:data:`TRAIN_SEEDS`), held-out test 100_000..199_999
 (:data:`TEST_SEEDS`), the bundled demo recording :data:`DEMO_SEED` = 900_000 and up.
 """
 
-from asa_live.events.synth.dataset import write_ibm_dataset, write_tonic_dataset
-from asa_live.events.synth.recording import (
+from asa_live.synth.dataset import write_ibm_dataset, write_tonic_dataset
+from asa_live.synth.recording import (
     DEMO_SEED,
     LIGHTING_TAGS,
     TEST_SEEDS,

@@ -69,7 +69,7 @@ def _write_events(path: Path, events: np.ndarray) -> None:
         write_aedat4(path, events, SENSOR)
     elif suffix == ".aedat":
         from asa_live.events.ibm import write_aedat31
-        from asa_live.events.synth.dataset import AEDAT31_HEADER_TIME
+        from asa_live.synth.dataset import AEDAT31_HEADER_TIME
 
         write_aedat31(path, events, start_time=AEDAT31_HEADER_TIME)
     else:
@@ -79,7 +79,7 @@ def _write_events(path: Path, events: np.ndarray) -> None:
 
 
 def _cmd_sample(args) -> None:
-    from asa_live.events.synth.recording import generate_sample
+    from asa_live.synth.recording import generate_sample
 
     _write_events_check(Path(args.out))
     events = generate_sample(
@@ -95,7 +95,7 @@ def _cmd_recording(args) -> None:
     from tqdm import tqdm
 
     from asa_live.events.ibm import write_labels_csv
-    from asa_live.events.synth.recording import generate_recording, recording_frame_count
+    from asa_live.synth.recording import generate_recording, recording_frame_count
 
     classes = parse_classes(args.classes)
     gesture_us = int(args.gesture_ms * 1000)
@@ -134,7 +134,7 @@ def _cmd_recording(args) -> None:
 
 
 def _cmd_ibm(args) -> None:
-    from asa_live.events.synth.dataset import write_ibm_dataset
+    from asa_live.synth.dataset import write_ibm_dataset
 
     folder = write_ibm_dataset(
         args.root,
@@ -150,7 +150,7 @@ def _cmd_ibm(args) -> None:
 
 
 def _cmd_tonic(args) -> None:
-    from asa_live.events.synth.dataset import write_tonic_dataset
+    from asa_live.synth.dataset import write_tonic_dataset
 
     folder = write_tonic_dataset(
         args.root,
@@ -166,7 +166,7 @@ def _cmd_tonic(args) -> None:
 
 
 def _cmd_figures(args) -> None:
-    from asa_live.events.synth.figures import plot_class_grid, plot_statistics
+    from asa_live.synth.figures import plot_class_grid, plot_statistics
 
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,7 @@ def _cmd_figures(args) -> None:
     if args.recording:
         from asa_live.events.aedat4 import iter_aedat4
         from asa_live.events.ibm import read_labels_csv
-        from asa_live.events.synth.figures import plot_recording
+        from asa_live.synth.figures import plot_recording
 
         rec = Path(args.recording)
         events = np.concatenate(list(iter_aedat4(rec)))
@@ -205,7 +205,7 @@ def _overrides(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from asa_live.events.synth.recording import DEMO_SEED, LIGHTING_TAGS
+    from asa_live.synth.recording import DEMO_SEED, LIGHTING_TAGS
 
     p = argparse.ArgumentParser(
         prog="asa-live-synth",

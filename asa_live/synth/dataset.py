@@ -31,7 +31,7 @@ import numpy as np
 
 from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
-from asa_live.events.synth.recording import (
+from asa_live.synth.recording import (
     LIGHTING_TAGS,
     TEST_SEEDS,
     TRAIN_SEEDS,

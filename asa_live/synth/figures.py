@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
-from asa_live.events.synth.recording import generate_sample
+from asa_live.synth.recording import generate_sample
 
 # Real DVS128 Gesture numbers from /work/shared/docs/dvsgesture-facts.md (train split).
 REAL_MEAN_RATE_EV_S = 56_000.0

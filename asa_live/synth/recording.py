@@ -18,8 +18,8 @@ from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.ibm import LABEL_DTYPE
-from asa_live.events.synth.dvs import DvsParams, DvsPixelArray
-from asa_live.events.synth.kinematics import (
+from asa_live.synth.dvs import DvsParams, DvsPixelArray
+from asa_live.synth.kinematics import (
     ArmTracks,
     Body,
     draw_body,
@@ -28,7 +28,7 @@ from asa_live.events.synth.kinematics import (
     rest_pose,
     smooth_noise,
 )
-from asa_live.events.synth.render import Appearance, Lighting, Renderer, make_background
+from asa_live.synth.render import Appearance, Lighting, Renderer, make_background
 
 TRAIN_SEEDS = range(0, 100_000)
 TEST_SEEDS = range(100_000, 200_000)
