@@ -10,9 +10,9 @@ import pytest
 from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.events.aedat4 import aedat4_info, iter_aedat4
 from asa_live.events.ibm import read_aedat31, read_labels_csv, read_trial_list
+from asa_live.events.tonic_npy import iter_tonic_npy
 from asa_live.synth import generate_recording, generate_sample
 from asa_live.synth.cli import main, parse_classes
-from asa_live.events.tonic_npy import iter_tonic_npy
 
 DEMO_RECORDING = Path(__file__).resolve().parents[2] / "recordings" / "demo.aedat4"
 DEMO_LABELS = DEMO_RECORDING.with_name("demo_labels.csv")

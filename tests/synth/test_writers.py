@@ -10,6 +10,7 @@ import pytest
 from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events.ibm import read_aedat31, read_aedat31_header, read_labels_csv, read_trial_list
+from asa_live.events.tonic_npy import iter_tonic_npy
 from asa_live.synth import (
     LIGHTING_TAGS,
     TEST_SEEDS,
@@ -18,7 +19,6 @@ from asa_live.synth import (
     write_tonic_dataset,
 )
 from asa_live.synth.dataset import ibm_trial_recording, plan_tonic_samples, plan_trials
-from asa_live.events.tonic_npy import iter_tonic_npy
 
 IBM_KW = {
     "n_users": 2,
