@@ -17,3 +17,13 @@ GESTURE_CLASSES: tuple[str, ...] = (
 )
 
 NUM_GESTURE_CLASSES = len(GESTURE_CLASSES)
+
+# The abstaining outcome: no gesture is being performed (idle person, empty scene, noise).
+# It is never one of a checkpoint's class names; the decision rule returns it with class id -1.
+NO_GESTURE = "no_gesture"
+NO_GESTURE_ID = -1
+
+# Hand swipes, named from the subject's point of view (the subject faces the camera, so a
+# swipe_left moves towards the image's right edge, +x). Not part of the 11-class models: they
+# exist so that the teach loop (record, fine-tune, replay) can be tested without a camera.
+SWIPE_CLASSES: tuple[str, ...] = ("swipe_left", "swipe_right", "swipe_up", "swipe_down")
