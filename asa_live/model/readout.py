@@ -12,8 +12,9 @@ sequence or one window at a time, so offline scores equal streaming scores bit f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -93,6 +94,29 @@ class Readout:
     def final_scores(self, spikes: torch.Tensor) -> torch.Tensor:
         """Offline decision of a clip: the score at its last window, ``[N, C]``."""
         return self.scores(spikes)[:, -1]
+
+
+def readout_from_provenance(provenance: Mapping[str, Any] | None) -> Readout:
+    """The one readout of a checkpoint: the live app, evaluation and training all call this.
+
+    Looked up in the checkpoint's provenance: ``readout`` (``{"kind", "windows", "decay"}``,
+    written by every current checkpoint); else, for older checkpoints, the training config's
+    ``readout_windows`` / ``readout_kind`` / ``readout_decay`` (what the streaming evaluation
+    used); else the documented default ``Readout()`` (running mean over 60 windows).
+    """
+    provenance = provenance if isinstance(provenance, Mapping) else {}
+    spec = provenance.get("readout")
+    if isinstance(spec, Mapping):
+        return Readout(**{k: spec[k] for k in ("kind", "windows", "decay") if k in spec})
+    config = provenance.get("config")
+    if isinstance(config, Mapping) and "readout_windows" in config:
+        kw: dict[str, Any] = {"windows": int(config["readout_windows"])}
+        if "readout_kind" in config:
+            kw["kind"] = str(config["readout_kind"])
+        if "readout_decay" in config:
+            kw["decay"] = float(config["readout_decay"])
+        return Readout(**kw)
+    return Readout()
 
 
 class ReadoutTracker:

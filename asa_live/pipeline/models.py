@@ -42,24 +42,7 @@ def load_model(path: str | os.PathLike | None = None) -> Any:
 
 
 def readout_for(checkpoint: Any) -> Any:
-    """The decision readout the checkpoint was evaluated with, so live scores match its card.
+    """The decision readout stored with the checkpoint (one resolver for app, eval and training)."""
+    from asa_live.model.readout import readout_from_provenance
 
-    Looked up in the provenance: ``readout`` (``{"kind", "windows", "decay"}``), else the
-    training config's ``readout_windows`` / ``readout_kind`` / ``readout_decay`` (what
-    asa-live-train's streaming evaluation used), else the session's default readout.
-    """
-    from asa_live.model.readout import Readout
-
-    provenance = checkpoint.provenance or {}
-    spec = provenance.get("readout")
-    if isinstance(spec, dict):
-        return Readout(**{k: spec[k] for k in ("kind", "windows", "decay") if k in spec})
-    config = provenance.get("config")
-    if isinstance(config, dict) and "readout_windows" in config:
-        kw = {"windows": int(config["readout_windows"])}
-        if "readout_kind" in config:
-            kw["kind"] = str(config["readout_kind"])
-        if "readout_decay" in config:
-            kw["decay"] = float(config["readout_decay"])
-        return Readout(**kw)
-    return Readout()
+    return readout_from_provenance(checkpoint.provenance)

@@ -246,13 +246,13 @@ def _eval_data(args, binning) -> Any:
 
 
 def _readout_for(args, provenance: dict[str, Any], readout_cls):
-    """--readout when given; else the checkpoint's own (what asa-live uses); else mean."""
-    spec = provenance.get("readout") if isinstance(provenance, dict) else None
-    if args.readout is None and isinstance(spec, dict):
-        return readout_cls(**{k: spec[k] for k in ("kind", "windows", "decay") if k in spec})
-    return readout_cls(
-        kind=args.readout or "mean", windows=args.readout_windows, decay=args.readout_decay
-    )
+    """--readout when given (an explicit override); else the checkpoint's own readout, resolved
+    exactly as the live app resolves it (``readout_from_provenance``)."""
+    from asa_live.model.readout import readout_from_provenance
+
+    if args.readout is None:
+        return readout_from_provenance(provenance)
+    return readout_cls(kind=args.readout, windows=args.readout_windows, decay=args.readout_decay)
 
 
 def evaluate_checkpoints(args) -> dict[str, Any]:

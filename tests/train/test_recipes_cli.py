@@ -95,6 +95,29 @@ def test_eval_uses_the_checkpoint_readout_unless_told_otherwise():
     stored = {"readout": {"kind": "leaky", "windows": 60, "decay": 0.95}}
     args = build_eval_parser().parse_args(["m.safetensors"])
     assert _readout_for(args, stored, Readout) == Readout("leaky", 60, 0.95)
-    assert _readout_for(args, {}, Readout) == Readout("mean", 10, 0.9)
+    assert _readout_for(args, {}, Readout) == Readout()  # the one documented default
     args = build_eval_parser().parse_args(["m.safetensors", "--readout", "mean"])
     assert _readout_for(args, stored, Readout) == Readout("mean", 10, 0.9)
+
+
+@pytest.mark.parametrize(
+    "provenance",
+    [
+        {},
+        {"readout": {"kind": "leaky", "windows": 60, "decay": 0.95}},
+        {"readout": {"kind": "mean", "windows": 12}},
+        {"config": {"readout_windows": 10}},
+        {"config": {"readout_windows": 30, "readout_kind": "leaky", "readout_decay": 0.8}},
+    ],
+)
+def test_eval_readout_equals_live_readout(provenance):
+    """Parity: asa-live-eval and the live app resolve a checkpoint's readout identically."""
+    from types import SimpleNamespace
+
+    from asa_live.model.readout import Readout
+    from asa_live.pipeline.models import readout_for
+    from asa_live.train.cli import _readout_for, build_eval_parser
+
+    args = build_eval_parser().parse_args(["m.safetensors"])
+    live = readout_for(SimpleNamespace(provenance=provenance))
+    assert _readout_for(args, provenance, Readout) == live
