@@ -14,9 +14,8 @@ this order (each step with its own probability; see :class:`AugmentConfig`):
 
 Why this order: time first, so the added noise keeps its rate per real second; geometry
 before the additive steps, because noise and hot pixels belong to the sensor, not the scene.
-Scaling spreads each event uniformly over its pixel's footprint (the ``u``), so an enlarged
-scene has no holes and a shrunken one no stripes; ``s = 1`` is exactly the identity. Every
-event stays one event. Events that leave the sensor are dropped; the output is a new
+The per-event steps are asa_live.events.transforms (one fused pass), the added events
+asa_live.events.background. Events that leave the sensor are dropped; the output is a new
 time-sorted EVENT_DTYPE array.
 
 ``Augmenter(config, sensor_size)(events, labels, rng) -> (events, labels)``; ``labels`` is a
@@ -43,17 +42,13 @@ from asa_live.events.background import (
 )
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.ibm import LABEL_DTYPE
+from asa_live.events.transforms import RECORD, stretch_times, transform
 
 __all__ = [
     "AugmentConfig",
     "AugmentParams",
     "Augmenter",
-    "invert_polarity",
     "mirror_class_map",
-    "mirror_x",
-    "scale_about_centre",
-    "time_stretch",
-    "translate",
 ]
 
 Labels = int | np.ndarray | None
@@ -95,66 +90,6 @@ def _mirror_key(name: str) -> tuple[str, ...]:
         else:
             out.append("cw" if tok == "clockwise" else tok)
     return tuple(out)
-
-
-# --- the transforms (pure functions: a new array out, the input untouched) -----------------
-
-
-def mirror_x(events: np.ndarray, width: int) -> np.ndarray:
-    """Left-right mirror: ``x' = width - 1 - x``."""
-    out = events.copy()
-    out["x"] = (width - 1) - events["x"]
-    return out
-
-
-def translate(events: np.ndarray, dx: int, dy: int, sensor_size: tuple[int, int]) -> np.ndarray:
-    """Shift by (dx, dy) pixels; events that leave the sensor are dropped."""
-    x = events["x"].astype(np.int32) + int(dx)
-    y = events["y"].astype(np.int32) + int(dy)
-    return _placed(events, x, y, sensor_size)
-
-
-def scale_about_centre(
-    events: np.ndarray, factor: float, sensor_size: tuple[int, int], rng: np.random.Generator
-) -> np.ndarray:
-    """Zoom by ``factor`` about the sensor centre; each event lands at a uniformly drawn point
-    of its pixel's scaled footprint. Events that leave the sensor are dropped."""
-    if factor == 1.0:
-        return events.copy()
-    coords = []
-    for name, size in zip(("x", "y"), sensor_size, strict=True):
-        u = rng.random(len(events), dtype=np.float32)
-        c = (events[name].astype(np.float32) + u - size / 2) * np.float32(factor) + size / 2
-        coords.append(np.floor(c).astype(np.int32))
-    return _placed(events, coords[0], coords[1], sensor_size)
-
-
-def invert_polarity(events: np.ndarray) -> np.ndarray:
-    """ON <-> OFF: ``p' = 1 - p``."""
-    out = events.copy()
-    out["p"] = np.uint8(1) - events["p"]
-    return out
-
-
-def time_stretch(events: np.ndarray, factor: float, anchor_us: int) -> np.ndarray:
-    """``t' = anchor + rint((t - anchor) * factor)``: monotone, so sorted input stays sorted."""
-    out = events.copy()
-    out["t"] = _stretch_times(events["t"], factor, anchor_us)
-    return out
-
-
-def _stretch_times(t: np.ndarray, factor: float, anchor_us: int) -> np.ndarray:
-    return anchor_us + np.rint((t - anchor_us) * float(factor)).astype(np.int64)
-
-
-def _placed(
-    events: np.ndarray, x: np.ndarray, y: np.ndarray, sensor_size: tuple[int, int]
-) -> np.ndarray:
-    keep = (x >= 0) & (x < sensor_size[0]) & (y >= 0) & (y < sensor_size[1])
-    out = events[keep]
-    out["x"] = x[keep]
-    out["y"] = y[keep]
-    return out
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -306,25 +241,30 @@ class Augmenter:
         events = self._checked(events)
         labels = _checked_labels(labels)
         span = _span(events, labels)
-        if params.time_stretch != 1.0 and span is not None:
-            f, t0 = params.time_stretch, span[0]
-            events = time_stretch(events, f, t0)
-            labels = _stretch_labels(labels, f, t0)
-            span = (t0, max(int(_stretch_times(np.int64(span[1]), f, t0)), t0 + 1))
-        if params.mirror and self._has_mirror(labels):
-            events = mirror_x(events, self.sensor_size[0])
+        stretch = params.time_stretch if span is not None else 1.0
+        if stretch != 1.0:
+            labels = _stretch_labels(labels, stretch, span[0])
+            span = (
+                span[0],
+                max(int(stretch_times(np.int64(span[1]), stretch, span[0])), span[0] + 1),
+            )
+        mirror = params.mirror and self._has_mirror(labels)
+        if mirror:
             labels = self._mirror_labels(labels)
-        if params.scale != 1.0:
-            events = scale_about_centre(events, params.scale, self.sensor_size, rng)
-        if params.shift_px != (0, 0):
-            events = translate(events, *params.shift_px, self.sensor_size)
-        if params.invert_polarity:
-            events = invert_polarity(events)
+        events = transform(
+            events,
+            self.sensor_size,
+            time_stretch=stretch,
+            anchor_us=span[0] if span is not None else 0,
+            mirror=mirror,
+            scale=params.scale,
+            shift_px=params.shift_px,
+            invert_polarity=params.invert_polarity,
+            rng=rng,
+        )
         if span is not None:
             events = merge_sorted(events, self._added(params, span, rng))
-        # never hand back the caller's arrays: the output may be modified freely
-        if events is given[0]:
-            events = events.copy()
+        # never hand back the caller's labels: the output may be modified freely
         if isinstance(labels, np.ndarray) and labels is given[1]:
             labels = labels.copy()
         return events, labels
@@ -352,7 +292,7 @@ class Augmenter:
             )
         t = events["t"]
         if np.any(t[1:] < t[:-1]):
-            events = events[np.argsort(t, kind="stable")]
+            events = events.view(RECORD)[np.argsort(t, kind="stable")].view(EVENT_DTYPE)
         return events
 
     def _has_mirror(self, labels: Labels) -> bool:
@@ -403,8 +343,8 @@ def _stretch_labels(labels: Labels, factor: float, anchor_us: int) -> Labels:
     if not isinstance(labels, np.ndarray):
         return labels
     out = labels.copy()
-    out["start_us"] = _stretch_times(labels["start_us"], factor, anchor_us)
+    out["start_us"] = stretch_times(labels["start_us"], factor, anchor_us)
     out["end_us"] = np.maximum(
-        _stretch_times(labels["end_us"], factor, anchor_us), out["start_us"] + 1
+        stretch_times(labels["end_us"], factor, anchor_us), out["start_us"] + 1
     )
     return out

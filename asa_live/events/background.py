@@ -29,6 +29,7 @@ from asa_live.errors import InputFileError
 from asa_live.events.adapt import SensorAdapter
 from asa_live.events.dtype import EVENT_DTYPE, empty_events
 from asa_live.events.sources import open_source
+from asa_live.events.transforms import RECORD
 
 __all__ = [
     "BACKGROUND_SUFFIXES",
@@ -113,12 +114,12 @@ def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return b
     # b[j] lands after every a event with t <= b[j].t and after the j earlier b events
     pos_b = np.searchsorted(a["t"], b["t"], side="right") + np.arange(len(b))
-    out = np.empty(len(a) + len(b), EVENT_DTYPE)
+    out = np.empty(len(a) + len(b), RECORD)  # records move as raw bytes (see transforms)
     from_a = np.ones(len(out), bool)
     from_a[pos_b] = False
-    out[pos_b] = b
-    out[from_a] = a
-    return out
+    out[pos_b] = b.view(RECORD)
+    out[from_a] = a.view(RECORD)
+    return out.view(EVENT_DTYPE)
 
 
 class BackgroundPool:

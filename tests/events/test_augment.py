@@ -10,15 +10,13 @@ from hypothesis import strategies as st
 from asa_live.classes import GESTURE_CLASSES, SWIPE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events import LABEL_DTYPE, make_events
-from asa_live.events.augment import (
-    AugmentConfig,
-    Augmenter,
-    AugmentParams,
+from asa_live.events.augment import AugmentConfig, Augmenter, AugmentParams, mirror_class_map
+from asa_live.events.transforms import (
     invert_polarity,
-    mirror_class_map,
     mirror_x,
     scale_about_centre,
     time_stretch,
+    transform,
     translate,
 )
 
@@ -86,10 +84,10 @@ def test_mirror_map_is_an_involution_for_any_class_list(token_lists):
 
 def test_mirror_translate_polarity_are_exact(rng):
     ev = random_events(rng, 5000, (100, 60))
-    out = mirror_x(ev, 100)
+    out = mirror_x(ev, (100, 60))
     np.testing.assert_array_equal(out["x"], 99 - ev["x"].astype(int))
     np.testing.assert_array_equal(out[["t", "y", "p"]], ev[["t", "y", "p"]])
-    np.testing.assert_array_equal(mirror_x(out, 100), ev)
+    np.testing.assert_array_equal(mirror_x(out, (100, 60)), ev)
 
     out = translate(ev, 7, -5, (100, 60))
     keep = (ev["x"] + 7 < 100) & (ev["y"] >= 5)
@@ -134,6 +132,49 @@ def test_scale_one_is_the_identity_and_events_stay_in_their_footprint(rng):
     # enlarging a uniform scene keeps the central 1/s^2 of it
     out = scale_about_centre(ev, 1.3, SENSOR, np.random.default_rng(1))
     assert abs(len(out) / len(ev) - 1 / 1.3**2) < 0.02
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    stretch=st.sampled_from([1.0, 0.5, 1.7]),
+    mirror=st.booleans(),
+    scale=st.sampled_from([1.0, 0.6, 1.4]),
+    shift=st.tuples(st.integers(-30, 30), st.integers(-30, 30)),
+    invert=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_fused_transform_follows_the_formulas(stretch, mirror, scale, shift, invert, seed):
+    (w, h), n = (90, 70), 500
+    ev = random_events(np.random.default_rng(seed), n, (w, h))
+    t0 = int(ev["t"][0])
+    kw = dict(mirror=mirror, scale=scale, shift_px=shift, invert_polarity=invert)
+    fused = transform(ev, (w, h), time_stretch=stretch, anchor_us=t0, **kw, rng=seed)
+    # the documented formulas; events are dropped once, after the whole geometric map
+    rng = np.random.default_rng(seed)
+    x, y = ev["x"].astype(np.int64), ev["y"].astype(np.int64)
+    if mirror:
+        x = w - 1 - x
+    if scale != 1.0:
+        ux, uy = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+        s32 = np.float32(scale)
+        x = np.floor((x.astype(np.float32) + ux - w / 2) * s32 + w / 2).astype(np.int64)
+        y = np.floor((y.astype(np.float32) + uy - h / 2) * s32 + h / 2).astype(np.int64)
+    x, y = x + shift[0], y + shift[1]
+    keep = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    np.testing.assert_array_equal(fused["x"], x[keep])
+    np.testing.assert_array_equal(fused["y"], y[keep])
+    t = t0 + np.rint((ev["t"][keep] - t0) * stretch).astype(np.int64)
+    np.testing.assert_array_equal(fused["t"], t)
+    np.testing.assert_array_equal(fused["p"], 1 - ev["p"][keep] if invert else ev["p"][keep])
+    assert not np.shares_memory(fused, ev)
+    # without a zoom and a shift together, the one-step functions compose to the same
+    if scale == 1.0 or shift == (0, 0):
+        steps = time_stretch(ev, stretch, t0)
+        steps = mirror_x(steps, (w, h)) if mirror else steps
+        steps = scale_about_centre(steps, scale, (w, h), np.random.default_rng(seed))
+        steps = translate(steps, *shift, (w, h))
+        steps = invert_polarity(steps) if invert else steps
+        np.testing.assert_array_equal(fused, steps)
 
 
 def test_upscaled_scene_has_no_holes():
