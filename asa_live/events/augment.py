@@ -149,6 +149,9 @@ class AugmentConfig:
                 )
         if self.noise_hz_per_px[0] < 0 or self.hot_pixels[0] < 0:
             raise ConfigError("Augmentation noise rates and hot-pixel counts must be >= 0.")
+        for name in ("shift_x_px", "shift_y_px", "hot_pixels"):
+            if not all(float(v).is_integer() for v in getattr(self, name)):
+                raise ConfigError(f"Augmentation '{name}' must be whole numbers.")
 
     @classmethod
     def off(cls) -> AugmentConfig:
@@ -216,13 +219,13 @@ class Augmenter:
             kw["scale"] = log_uniform(*c.scale)
         if happens(c.p_translate):
             kw["shift_px"] = tuple(
-                int(rng.integers(lo, hi + 1)) for lo, hi in (c.shift_x_px, c.shift_y_px)
+                int(rng.integers(int(lo), int(hi) + 1)) for lo, hi in (c.shift_x_px, c.shift_y_px)
             )
         kw["invert_polarity"] = happens(c.p_invert_polarity)
         if happens(c.p_noise):
             kw["noise_hz_per_px"] = float(rng.uniform(*c.noise_hz_per_px))
         if happens(c.p_hot_pixels):
-            kw["hot_pixels"] = int(rng.integers(c.hot_pixels[0], c.hot_pixels[1] + 1))
+            kw["hot_pixels"] = int(rng.integers(int(c.hot_pixels[0]), int(c.hot_pixels[1]) + 1))
             kw["hot_pixel_hz"] = log_uniform(*c.hot_pixel_hz)
         kw["background"] = self.background is not None and happens(c.p_background)
         return AugmentParams(**kw)

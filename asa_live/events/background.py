@@ -196,18 +196,19 @@ class BackgroundPool:
             return empty_events()
         first, last = limits
         length = last - first + 1
+        adapt = self._adapter(index, sensor_size)
         if length >= span:
             a = first + int(rng.integers(0, length - span + 1))
-            events = _read_span(self.paths[index], a, a + span)
+            events = adapt(_read_span(self.paths[index], a, a + span))
             events["t"] += int(t_start_us) - a
-        else:  # shorter than the span: the whole recording, repeated end to end
-            whole = _read_span(self.paths[index], first, last + 1)
-            reps = -(-span // length)
-            events = np.concatenate([whole] * reps)
-            events["t"] += np.repeat(np.arange(reps, dtype=np.int64) * length, len(whole))
-            events["t"] += int(t_start_us) - first
-            events = events[: np.searchsorted(events["t"], int(t_end_us), side="left")]
-        return self._adapter(index, sensor_size)(events)
+            return events
+        # shorter than the span: the whole recording, adapted once, repeated end to end
+        whole = adapt(_read_span(self.paths[index], first, last + 1))
+        reps = -(-span // length)
+        events = np.tile(whole.view(RECORD), reps).view(EVENT_DTYPE)
+        events["t"] += np.repeat(np.arange(reps, dtype=np.int64) * length, len(whole))
+        events["t"] += int(t_start_us) - first
+        return events[: np.searchsorted(events["t"], int(t_end_us), side="left")]
 
     def _adapter(self, index: int, sensor_size: tuple[int, int]) -> SensorAdapter:
         key = (index, (int(sensor_size[0]), int(sensor_size[1])))
@@ -254,7 +255,7 @@ def _read_span(path: Path, a_us: int, b_us: int) -> np.ndarray:
                 continue
             lo = np.searchsorted(t, a_us, side="left")
             hi = np.searchsorted(t, b_us, side="left")
-            parts.append(packet[lo:hi].copy())
+            parts.append(packet[lo:hi].view(RECORD))  # the concatenation copies
             if hi < len(packet):
                 break
-    return np.concatenate(parts) if parts else empty_events()
+    return np.concatenate(parts).view(EVENT_DTYPE) if parts else empty_events()

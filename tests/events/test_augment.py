@@ -256,6 +256,9 @@ def test_bad_events_and_labels_raise(rng):
         {"time_stretch": (0.5, float("inf"))},
         {"noise_hz_per_px": (-1.0, 2.0)},
         {"hot_pixels": (0, 1, 2)},
+        {"hot_pixels": (0, 2.5)},
+        {"shift_x_px": (-3.5, 3)},
+        {"p_mirror": "0.5"},
     ],
 )
 def test_bad_config_is_a_config_error(kw):
@@ -278,6 +281,32 @@ def test_default_config_covers_every_robustness_condition():
         if p.hot_pixels:
             assert c.hot_pixel_hz[0] <= p.hot_pixel_hz <= c.hot_pixel_hz[1]
         assert not p.invert_polarity or c.p_invert_polarity > 0
+
+
+def test_draws_follow_the_config():
+    c = AugmentConfig()
+    aug = Augmenter(c)
+    rng = np.random.default_rng(0)
+    draws = [aug.draw(rng) for _ in range(4000)]
+    share = lambda pred: np.mean([pred(d) for d in draws])  # noqa: E731
+    assert abs(share(lambda d: d.mirror) - c.p_mirror) < 0.03
+    assert abs(share(lambda d: d.invert_polarity) - c.p_invert_polarity) < 0.03
+    assert abs(share(lambda d: d.scale != 1.0) - c.p_scale) < 0.03
+    assert abs(share(lambda d: d.shift_px != (0, 0)) - c.p_translate) < 0.03
+    assert abs(share(lambda d: d.time_stretch != 1.0) - c.p_time_stretch) < 0.03
+    assert not any(d.background for d in draws)  # no pool given
+    scales = np.array([d.scale for d in draws if d.scale != 1.0])
+    assert scales.min() >= 0.6 and scales.max() <= 1.4
+    assert abs(np.median(scales) - np.sqrt(0.6 * 1.4)) < 0.03  # log-uniform
+    shifts = np.array([d.shift_px for d in draws if d.shift_px != (0, 0)])
+    assert shifts.min() == -25 and shifts.max() == 25
+    stretches = np.array([d.time_stretch for d in draws if d.time_stretch != 1.0])
+    assert stretches.min() >= 0.67 and stretches.max() <= 1.5
+    hot = [(d.hot_pixels, d.hot_pixel_hz) for d in draws if d.hot_pixels]
+    assert all(0 < n <= 50 and 1.0 <= hz <= 2000.0 for n, hz in hot)
+    noise = np.array([d.noise_hz_per_px for d in draws])
+    assert noise.max() <= 3.0 and abs(np.mean(noise > 0) - c.p_noise) < 0.03
+    assert Augmenter(AugmentConfig.off()).draw(rng) == AugmentParams()
 
 
 _params = st.builds(
