@@ -125,4 +125,10 @@ def _scaled(c: np.ndarray, factor: float, size: int, rng: np.random.Generator) -
 
 def stretch_times(t: np.ndarray, factor: float, anchor_us: int) -> np.ndarray:
     """The time-stretch rule on an int64 array (also used for label spans)."""
-    return anchor_us + np.rint((t - anchor_us) * float(factor)).astype(np.int64)
+    v = np.array(t, dtype=np.float64)  # the one temporary; the rest is in place
+    v -= anchor_us
+    v *= float(factor)
+    np.rint(v, out=v)
+    out = v.astype(np.int64)
+    out += anchor_us
+    return out
