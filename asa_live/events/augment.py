@@ -3,7 +3,7 @@
 One sample's events (EVENT_DTYPE, time-sorted, inside ``sensor_size`` = (W, H)) go through, in
 this order (each step with its own probability; see :class:`AugmentConfig`):
 
-    time stretch   t' = t0 + rint((t - t0) * f)          t0: the sample's first time; labels too
+    time stretch   t' = t0 + rint((t - t0) * f)          t0: first event or label time; labels too
     mirror         x' = W - 1 - x                          classes through mirror_class_map
     scale          x' = floor((x + u - W/2) * s + W/2)    u ~ U[0, 1) per event; y the same
     translate      x' = x + dx,  y' = y + dy
@@ -99,8 +99,9 @@ def _mirror_key(name: str) -> tuple[str, ...]:
 class AugmentConfig:
     """Probabilities and ranges of the training augmentation (frozen; validated).
 
-    Scale, time stretch and hot-pixel rate are drawn log-uniformly (0.7x as likely as 1.43x),
-    shifts and hot-pixel counts as uniform integers, noise uniformly. The default covers every
+    Scale, time stretch and hot-pixel rate are drawn log-uniformly (a factor f and 1/f are
+    equally likely where both are in range), shifts and hot-pixel counts as uniform integers,
+    noise uniformly. The default covers every
     robustness condition (asa_live.events.robustness) with margin or at its ends: shifts of
     +-15 px inside +-25, scales 0.7 / 1.3 inside 0.6-1.4, stretch 0.67 / 1.5 the ends of
     0.67-1.5, noise 0.5 / 2 Hz/px inside 0-3, hot pixels 20 at 100 Hz / 1 kHz inside 0-50 at
