@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES
+from asa_live.model.metrics import FiringRates
+from asa_live.model.plots import plot_firing_rates
 
 __all__ = ["plot_accuracy_vs_onset", "plot_confusion", "plot_layer_rates"]
 
@@ -89,9 +91,6 @@ def plot_layer_rates(
     title: str = "Firing rate per spiking layer",
 ) -> Path:
     """Grouped bars: each layer's firing rate per result, NASFR in the legend (log scale)."""
-    from asa_live.model.metrics import FiringRates
-    from asa_live.model.plots import plot_firing_rates
-
     rates = {}
     for label, result in results.items():
         names = tuple(result["layer_rates"])
