@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.model.checkpoint import load_checkpoint
 from asa_live.model.config import BinningConfig
@@ -58,8 +59,8 @@ def build_eval_parser() -> argparse.ArgumentParser:
                    help="binned-frame cache (default: .cache/asa-live-frames)")  # fmt: skip
     p.add_argument("--synth-test-per-class", type=int_in(1, 1_000_000), default=20,
                    help="synthetic test gestures per class (default: 20)")  # fmt: skip
-    p.add_argument("--synth-gestures-per-recording", type=int_in(1, 10_000), default=11,
-                   help="gestures per synthetic recording (default: 11)")  # fmt: skip
+    p.add_argument("--synth-gestures-per-recording", type=int_in(1, 10_000), default=NUM_GESTURE_CLASSES,
+                   help=f"gestures per synthetic recording (default: {NUM_GESTURE_CLASSES})")  # fmt: skip
     p.add_argument("--synth-duration-ms", type=int_in(100, 600_000), default=2000,
                    help="length of one synthetic gesture, ms (default: 2000)")  # fmt: skip
     p.add_argument("--data-workers", type=int_in(0, 1024), default=2,

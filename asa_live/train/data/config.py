@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.model.config import BinningConfig
 from asa_live.train.recipes import TrainConfig
 
@@ -34,7 +35,7 @@ class DataConfig:
     synth_train_per_class: int = 100
     synth_test_per_class: int = 20
     synth_duration_ms: int = 2000
-    synth_gestures_per_recording: int = 11
+    synth_gestures_per_recording: int = NUM_GESTURE_CLASSES
 
     def __post_init__(self) -> None:
         if self.data not in DATA_KINDS:
