@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from asa_live.train.recipes import TrainConfig
+
 __all__ = [
     "ChunkRunner",
     "EpochStats",
@@ -172,7 +174,7 @@ def train_one_epoch(
     model: nn.Module,
     loader: Iterable,
     optimizer: torch.optim.Optimizer,
-    cfg,
+    cfg: TrainConfig,
     device: torch.device,
     *,
     scaler: torch.amp.GradScaler | None = None,
@@ -223,7 +225,18 @@ def train_one_epoch(
     return stats
 
 
-def _train_stream_batch(model, x, y, optimizer, cfg, device, scaler, stats, k, num_classes):
+def _train_stream_batch(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    device: torch.device,
+    scaler: torch.amp.GradScaler | None,
+    stats: EpochStats,
+    k: int,
+    num_classes: int,
+) -> None:
     net = unwrap(model)
     state = net.initial_state(x.shape[0], device=device)
     burn = cfg.burn_in_windows

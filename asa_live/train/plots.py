@@ -22,6 +22,7 @@ __all__ = ["plot_accuracy_vs_onset", "plot_confusion", "plot_layer_rates"]
 
 
 def _pyplot():
+    # matplotlib is an optional extra ([train]): imported only when a figure is drawn.
     import matplotlib
 
     matplotlib.use("Agg")
