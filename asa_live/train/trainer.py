@@ -103,15 +103,21 @@ def run_training(cfg: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     """
     dist_info = ddp.setup()
     try:
-        with StopRequest() as stop:
+        stop = StopRequest()
+        try:
+            # Ctrl-C while the data is generated or binned quits at once: binned frames are
+            # already cached (atomic writes), and there is no training state to save yet.
             run = _build(cfg, dist_info, stop, resume)
-            try:
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(_NOTHING_SAVED) from None
+        try:
+            with stop:
                 _fit(run, _resume(run) if resume else Position())
-            except (_Stop, KeyboardInterrupt):
-                raise TrainingInterrupted(_interrupted_message(run)) from None
-            finally:
-                run.logger.close()
-            summary = _summary(run)
+        except (_Stop, KeyboardInterrupt):
+            raise TrainingInterrupted(_interrupted_message(run)) from None
+        finally:
+            run.logger.close()
+        summary = _summary(run)
         # Every rank must be done talking before any rank tears the group down: a gloo rank
         # destroyed while its peer still sends aborts ("terminate called without an active
         # exception"), which made the 2-process run fail now and then.
@@ -253,12 +259,15 @@ def _describe(position: Position) -> str:
     return f"epoch {position.epoch + 1}, step {position.batch}"
 
 
+_NOTHING_SAVED = (
+    "Training interrupted before anything was saved: run the same command again "
+    "(without --resume) to start over."
+)
+
+
 def _interrupted_message(run: _Run) -> str:
     if run.saved_at is None:
-        return (
-            "Training interrupted before anything was saved: run the same command again "
-            "(without --resume) to start over."
-        )
+        return _NOTHING_SAVED
     return (
         f"Training interrupted; the state at {_describe(run.saved_at)} is saved in "
         f"{run.state_path}: run the same command with --resume to continue."

@@ -127,3 +127,16 @@ def test_keyboard_interrupt_before_any_save_says_start_over(resume_base_cfg, tmp
         run_training(cfg)
     monkeypatch.undo()
     run_training(cfg)  # no resume file was left: the same command starts over
+
+
+def test_ctrl_c_while_the_data_is_generated_quits_at_once(resume_base_cfg, tmp_path, monkeypatch):
+    """No training state exists yet: nothing is saved, and the same command starts over."""
+    cfg = resume_base_cfg.replace(out_dir=str(tmp_path / "run"))
+
+    def generating(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "load_splits", generating)
+    with pytest.raises(TrainingInterrupted, match="without --resume"):
+        run_training(cfg)
+    assert not (tmp_path / "run" / "train_state.safetensors").exists()
