@@ -1,18 +1,19 @@
 """Training and evaluation of the (streaming) ASA-SNN: ``asa-live-train`` and ``asa-live-eval``.
 
-Modules (imported on demand, so ``import asa_live`` stays light):
+Modules (imported on demand, so ``import asa_live`` stays light; docs/training.md has the table):
 
-* :mod:`asa_live.train.recipes` - :class:`TrainConfig` and the presets ``paper-3layer``,
-  ``paper-5layer`` and ``streaming``;
-* :mod:`asa_live.train.data` - IBM raw / tonic / synthetic data as binned, cached sequences;
-  :class:`ClipDataset` (paper crops and test clips) and :class:`StreamDataset` (streaming runs);
-* :mod:`asa_live.train.loop` - ``train_one_epoch`` (clip mode, truncated-BPTT stream mode) and
-  ``evaluate_clips``;
+* :mod:`asa_live.train.recipes` - :class:`TrainConfig` and the presets;
+* :mod:`asa_live.train.data` - IBM raw / tonic / synthetic data as binned, cached sequences
+  (a package: config, sequences, frames, cache, ibm, tonic, synthetic, splits, pool, datasets);
+* :mod:`asa_live.train.loop` - ``train_one_epoch`` and ``evaluate_clips``;
 * :mod:`asa_live.train.evaluation` - the paper's 10-clip protocol and the streaming protocol;
-* :mod:`asa_live.train.trainer` - ``run_training``: logs, checkpoints, resume, DDP;
-* :mod:`asa_live.train.plots` - confusion matrix, firing rate per layer, accuracy vs onset;
-* :mod:`asa_live.train.ddp` - torchrun / DistributedDataParallel plumbing;
-* :mod:`asa_live.train.cli` - the two command lines.
+* :mod:`asa_live.train.trainer` - ``run_training``: build, resume, fit, evaluate, save;
+* :mod:`asa_live.train.sampling`, :mod:`~asa_live.train.resume`, :mod:`~asa_live.train.stop`
+  - exact resume: seeded batch order, run position + RNG states, Ctrl-C / SIGTERM handling;
+* :mod:`asa_live.train.run_log`, :mod:`~asa_live.train.devices`, :mod:`~asa_live.train.ddp`,
+  :mod:`~asa_live.train.estimate`, :mod:`~asa_live.train.plots`;
+* :mod:`asa_live.train.cli` (+ ``cli_options``) and :mod:`asa_live.train.eval_cli`
+  (+ ``eval_table``) - the two command lines.
 
-tonic (GPL-3.0-only) is an optional import of :mod:`asa_live.train.data` only.
+tonic (GPL-3.0-only) is an optional import of :mod:`asa_live.train.data.tonic` only.
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "barrier", "broadcast_object", "cleanup", "setup"]
+__all__ = ["DistInfo", "all_equal", "any_true", "barrier", "broadcast_object", "cleanup", "setup"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,29 @@ def broadcast_object(info: DistInfo, value):
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def any_true(info: DistInfo, flag: bool) -> bool:
+    """Whether ``flag`` is set on any rank (so that all ranks act on it at the same step)."""
+    if not info.enabled:
+        return flag
+    box = torch.tensor([1.0 if flag else 0.0], device=_comm_device(info))
+    dist.all_reduce(box, op=dist.ReduceOp.MAX)
+    return bool(box.item() > 0)
+
+
+def all_equal(info: DistInfo, tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` (on the CPU) is identical on every rank."""
+    if not info.enabled:
+        return True
+    tensor = tensor.to(_comm_device(info))
+    gathered = [torch.zeros_like(tensor) for _ in range(info.world_size)]
+    dist.all_gather(gathered, tensor)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
+
+
+def _comm_device(info: DistInfo) -> torch.device:
+    """NCCL only moves CUDA tensors; gloo moves CPU tensors."""
+    if info.backend == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")

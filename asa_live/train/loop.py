@@ -17,13 +17,15 @@ runs:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from asa_live.train.recipes import TrainConfig
 
 __all__ = [
     "ChunkRunner",
@@ -45,6 +47,8 @@ class EpochStats:
     correct: int = 0
     count: int = 0
     steps: int = 0
+    #: True when a stop request ended the epoch before its last batch.
+    stopped: bool = False
     spikes: torch.Tensor | None = field(default=None, repr=False)
 
     @property
@@ -59,6 +63,18 @@ class EpochStats:
         self.loss_sum += loss * count
         self.correct += correct
         self.count += count
+
+    def sums(self) -> dict[str, float]:
+        """The running sums, to resume an epoch mid-way (:meth:`from_sums`)."""
+        return {"loss_sum": self.loss_sum, "correct": self.correct, "count": self.count,
+                "steps": self.steps}  # fmt: skip
+
+    @classmethod
+    def from_sums(cls, sums: dict[str, float]) -> EpochStats:
+        return cls(
+            loss_sum=float(sums.get("loss_sum", 0.0)), correct=int(sums.get("correct", 0)),
+            count=int(sums.get("count", 0)), steps=int(sums.get("steps", 0)),
+        )  # fmt: skip
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -158,26 +174,32 @@ def train_one_epoch(
     model: nn.Module,
     loader: Iterable,
     optimizer: torch.optim.Optimizer,
-    cfg,
+    cfg: TrainConfig,
     device: torch.device,
     *,
     scaler: torch.amp.GradScaler | None = None,
     progress=None,
     max_steps: int = 0,
+    stats: EpochStats | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> EpochStats:
     """Train for one pass over ``loader``; returns loss / accuracy of the training samples.
 
     ``cfg`` is a TrainConfig (mode, chunk_windows, bptt_chunks, segments_per_sample,
     burn_in_windows, stream_loss, amp, grad_clip). ``progress`` (a tqdm bar or None) gets
     ``update(1)`` per batch and a postfix with the running loss and accuracy.
+
+    Resuming mid-epoch: ``loader`` yields the remaining batches and ``stats`` holds the sums
+    of the ones before (``stats.steps`` of them). ``should_stop()`` is asked after every batch;
+    when it says yes the epoch ends there with ``stopped`` set.
     """
     model.train()
     net = unwrap(model)
     num_classes = net.config.num_classes
     k = net.chunk_windows
-    stats = EpochStats()
-    for batch_index, (x, y) in enumerate(loader):
-        if max_steps and batch_index >= max_steps:
+    stats = stats if stats is not None else EpochStats()
+    for x, y in loader:
+        if max_steps and stats.steps >= max_steps:
             break
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True)
@@ -197,10 +219,24 @@ def train_one_epoch(
             progress.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.3f}")
         if not math.isfinite(stats.loss):
             raise FloatingPointError("the training loss became NaN/inf; lower --lr")
+        if should_stop is not None and should_stop():
+            stats.stopped = True
+            break
     return stats
 
 
-def _train_stream_batch(model, x, y, optimizer, cfg, device, scaler, stats, k, num_classes):
+def _train_stream_batch(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    device: torch.device,
+    scaler: torch.amp.GradScaler | None,
+    stats: EpochStats,
+    k: int,
+    num_classes: int,
+) -> None:
     net = unwrap(model)
     state = net.initial_state(x.shape[0], device=device)
     burn = cfg.burn_in_windows

@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES
+from asa_live.model.metrics import FiringRates
+from asa_live.model.plots import plot_firing_rates
 
 __all__ = ["plot_accuracy_vs_onset", "plot_confusion", "plot_layer_rates"]
 
 
 def _pyplot():
+    # matplotlib is an optional extra ([train]): imported only when a figure is drawn.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,9 +92,6 @@ def plot_layer_rates(
     title: str = "Firing rate per spiking layer",
 ) -> Path:
     """Grouped bars: each layer's firing rate per result, NASFR in the legend (log scale)."""
-    from asa_live.model.metrics import FiringRates
-    from asa_live.model.plots import plot_firing_rates
-
     rates = {}
     for label, result in results.items():
         names = tuple(result["layer_rates"])

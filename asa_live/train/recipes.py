@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 
 __all__ = ["RECIPES", "TrainConfig", "get_recipe", "recipe_names"]
@@ -56,7 +57,7 @@ class TrainConfig:
     #: Synthetic continuous recordings for the streaming evaluation: how many, and how many
     #: gestures each (seeds from 100_000, held out).
     synth_test_recordings: int = 6
-    synth_gestures_per_recording: int = 11
+    synth_gestures_per_recording: int = NUM_GESTURE_CLASSES
     #: Worker processes for generating / binning data (0 = in the main process).
     data_workers: int = 2
     #: Use at most this many training items (0 = all); handy for smoke runs.

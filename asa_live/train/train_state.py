@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from asa_live.errors import InputFileError
 
@@ -57,8 +59,6 @@ def _join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_train_state(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (nested dicts of tensors, numbers, strings) atomically to ``path``."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _split_tensors(state, "s", tensors)
@@ -70,8 +70,6 @@ def save_train_state(path: str | Path, state: dict[str, Any]) -> None:
 
 def load_train_state(path: str | Path) -> dict[str, Any]:
     """Read a file written by :func:`save_train_state`; a damaged file is an InputFileError."""
-    from safetensors import safe_open
-
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:

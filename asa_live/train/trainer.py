@@ -1,45 +1,49 @@
-"""The training run: data, model, optimiser, epochs, logs, checkpoints, resume.
+"""The training run: build, resume, fit (train + evaluate each epoch), save.
 
 Files written to ``cfg.out_dir`` (rank 0 only):
 
 * ``config.json``: every hyper-parameter of the run (the resolved TrainConfig);
 * ``last.safetensors`` / ``best.safetensors``: model checkpoints (asa_live.model.save_checkpoint,
-  loadable by ``asa-live --model``); "best" = highest segment accuracy under the paper
-  protocol on the test split, as the authors' release selects (the last epoch is reported too);
-* ``train_state.safetensors``: optimiser, scheduler, epoch, history and RNG states for ``--resume``
-  (tensors and plain Python values only, loaded with ``weights_only=True``);
+  loadable by ``asa-live --model``), written only at the end of an epoch; "best" = highest
+  segment accuracy under the paper protocol on the test split, as the authors' release selects;
+* ``train_state.safetensors``: weights, optimiser, scheduler, RNG states, history and the
+  position in the run (asa_live.train.resume) for ``--resume``;
 * ``log.csv``: one row per epoch; ``tb/``: TensorBoard scalars when tensorboard is installed;
 * ``summary.json``: best and last epoch with their metrics.
 
-Ctrl-C saves ``train_state.safetensors`` (and ``last.safetensors``) at the current step before exiting,
-so ``--resume`` continues from there; an interrupted epoch is restarted from its beginning with
-the weights reached so far.
+Ctrl-C or SIGTERM stops at the next step boundary and saves a state that ``--resume`` continues
+exactly (the same weights, step for step, as an uninterrupted run); an interruption that cannot
+wait (a second Ctrl-C) keeps the last state saved, which is just as exact, only older.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import math
-import random
-import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, RandomSampler
-from torch.utils.data.distributed import DistributedSampler
+from torch.utils.data import Dataset
+from tqdm import tqdm
 
-from asa_live.classes import GESTURE_CLASSES
+from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
+from asa_live.model.checkpoint import save_checkpoint
+from asa_live.model.config import BinningConfig, ModelConfig
+from asa_live.model.networks import build_model
 from asa_live.train import ddp
-from asa_live.train.data import ClipDataset, StreamDataset, load_splits
+from asa_live.train.data import ClipDataset, DataConfig, DataSplit, StreamDataset, load_splits
+from asa_live.train.devices import resolve_device, seed_everything
 from asa_live.train.evaluation import paper_protocol
-from asa_live.train.loop import ChunkRunner, train_one_epoch, unwrap
+from asa_live.train.loop import ChunkRunner, EpochStats, train_one_epoch, unwrap
 from asa_live.train.recipes import TrainConfig
+from asa_live.train.resume import Position, get_rng_states, set_rng_states
+from asa_live.train.run_log import RunLogger, provenance
+from asa_live.train.sampling import epoch_loader
+from asa_live.train.stop import StopRequest
 from asa_live.train.train_state import load_train_state, save_train_state
 
 log = logging.getLogger(__name__)
@@ -47,146 +51,73 @@ log = logging.getLogger(__name__)
 __all__ = ["TrainingInterrupted", "resolve_device", "run_training", "seed_everything"]
 
 STATE_FILE = "train_state.safetensors"
-LOG_FIELDS = [
-    "epoch", "lr", "train_loss", "train_acc", "test_segment_acc", "test_clip_acc",
-    "test_nasfr", "epoch_s", "steps",
-]  # fmt: skip
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C during training; the state was saved (the CLI exits with code 130)."""
+    """Ctrl-C / SIGTERM during training (the CLI exits with code 130)."""
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> the rank's CUDA device when present, else CPU; explicit names are checked."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"Unknown --device '{name}': use auto, cpu, cuda or cuda:N.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was asked for but no CUDA GPU is available: use auto or cpu."
-        )
-    return device
+class _Stop(Exception):
+    """A stop request honoured at a saved boundary (internal)."""
 
 
-def seed_everything(seed: int) -> None:
-    """Python, numpy and torch RNGs; data sampling is seeded separately per epoch and item."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
+@dataclass
+class _Run:
+    """Everything one run holds while it trains."""
 
+    cfg: TrainConfig
+    dist: ddp.DistInfo
+    device: torch.device
+    out_dir: Path
+    model: torch.nn.Module  # ChunkRunner, possibly inside DDP
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler | None
+    dataset: Dataset
+    test_split: DataSplit
+    data_desc: str
+    logger: RunLogger
+    stop: StopRequest
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "segment_accuracy": -1.0})
+    saved_at: Position | None = None
+    stopped_by_time: bool = False
 
-def _binning(cfg: TrainConfig):
-    from asa_live.model.config import BinningConfig
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / STATE_FILE
 
-    return BinningConfig(
-        window_us=cfg.window_us, sensor_size=tuple(cfg.sensor_size), downsample=cfg.downsample
-    )
+    @property
+    def net(self) -> torch.nn.Module:
+        return unwrap(self.model)
 
-
-def _build(cfg: TrainConfig):
-    from asa_live.model.config import ModelConfig
-    from asa_live.model.networks import build_model
-
-    return build_model(ModelConfig(num_classes=len(GESTURE_CLASSES), **cfg.model_overrides()))
-
-
-def _make_loader(dataset, cfg: TrainConfig, dist_info: ddp.DistInfo, epoch: int) -> DataLoader:
-    if dist_info.enabled:
-        sampler = DistributedSampler(
-            dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
-            shuffle=True, seed=cfg.seed, drop_last=False,
-        )  # fmt: skip
-        sampler.set_epoch(epoch)
-    else:
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-        sampler = RandomSampler(dataset, generator=gen)
-    per_rank = max(1, cfg.batch_size // dist_info.world_size)
-    return DataLoader(
-        dataset,
-        batch_size=per_rank,
-        sampler=sampler,
-        num_workers=cfg.num_workers,
-        drop_last=len(dataset) >= per_rank * 2,  # keep BN batches full once there are enough
-        persistent_workers=False,
-    )
-
-
-class _Logger:
-    """CSV (always) and TensorBoard (when installed and enabled) scalars, rank 0 only."""
-
-    def __init__(self, out_dir: Path, enabled: bool, tensorboard: bool) -> None:
-        self.enabled = enabled
-        self.csv_path = out_dir / "log.csv"
-        self.writer = None
-        if enabled and tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(str(out_dir / "tb"))
-            except ImportError:
-                log.info("tensorboard is not installed: logging to log.csv only")
-
-    def row(self, values: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        new = not self.csv_path.exists()
-        with open(self.csv_path, "a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=LOG_FIELDS, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(values)
-        if self.writer is not None:
-            for key, value in values.items():
-                if key != "epoch" and isinstance(value, (int, float)) and math.isfinite(value):
-                    self.writer.add_scalar(key, value, values["epoch"])
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def _provenance(cfg: TrainConfig, epoch: int, metrics: dict[str, Any], data: str) -> dict:
-    return {
-        "trainer": "asa-live-train",
-        "recipe": cfg.recipe,
-        "epoch": epoch,
-        "data": data,
-        "config": cfg.to_dict(),
-        "metrics": metrics,
-        "command": " ".join(sys.argv),
-    }
-
-
-def _ranks_in_sync(net: torch.nn.Module, dist_info: ddp.DistInfo) -> bool:
-    """Whether every rank ends with the same weights (DDP must keep them identical)."""
-    if not dist_info.enabled:
-        return True
-    import torch.distributed as dist
-
-    with torch.no_grad():
-        checksum = torch.stack([p.double().sum() for p in net.parameters()]).cpu()
-    gathered = [torch.zeros_like(checksum) for _ in range(dist_info.world_size)]
-    dist.all_gather(gathered, checksum)
-    return all(torch.equal(g, gathered[0]) for g in gathered)
+    def stop_agreed(self) -> bool:
+        """Whether any rank was asked to stop (every rank must stop at the same step)."""
+        return ddp.any_true(self.dist, self.stop.requested)
 
 
 def run_training(cfg: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     """Train as ``cfg`` says; returns the summary (also written to ``summary.json``).
 
-    Raises TrainingInterrupted after saving when the user presses Ctrl-C.
+    Raises TrainingInterrupted on Ctrl-C / SIGTERM, after saving a resumable state.
     """
-    from asa_live.model.checkpoint import save_checkpoint
-
     dist_info = ddp.setup()
     try:
-        summary = _run(cfg, resume, dist_info, save_checkpoint)
+        stop = StopRequest()
+        try:
+            # Ctrl-C while the data is generated or binned quits at once: binned frames are
+            # already cached (atomic writes), and there is no training state to save yet.
+            run = _build(cfg, dist_info, stop, resume)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(_NOTHING_SAVED) from None
+        try:
+            with stop:
+                _fit(run, _resume(run) if resume else Position())
+        except (_Stop, KeyboardInterrupt):
+            raise TrainingInterrupted(_interrupted_message(run)) from None
+        finally:
+            run.logger.close()
+        summary = _summary(run)
         # Every rank must be done talking before any rank tears the group down: a gloo rank
         # destroyed while its peer still sends aborts ("terminate called without an active
         # exception"), which made the 2-process run fail now and then.
@@ -196,34 +127,72 @@ def run_training(cfg: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         ddp.cleanup(dist_info)
 
 
-def _run(cfg: TrainConfig, resume: bool, dist_info: ddp.DistInfo, save_checkpoint) -> dict:
-    device = resolve_device(cfg.device, dist_info.local_rank)
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
+# ------------------------------------------------------------------------------------------
+# build
+# ------------------------------------------------------------------------------------------
+def _prepare_out_dir(cfg: TrainConfig, dist_info: ddp.DistInfo, resume: bool) -> Path:
     out_dir = Path(cfg.out_dir)
-    state_path = out_dir / STATE_FILE
     if dist_info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not resume and state_path.exists():
+        if not resume and (out_dir / STATE_FILE).exists():
             raise ConfigError(
                 f"'{out_dir}' already holds a run: pass --resume to continue it, or choose "
                 "another --out-dir."
             )
         cfg.save(out_dir / "config.json")
-    seed_everything(cfg.seed)
+    return out_dir
 
-    # Rank 0 fills the frame cache first; the others then read it (no duplicate binning).
+
+def _load_data(cfg: TrainConfig, dist_info: ddp.DistInfo) -> tuple[DataSplit, DataSplit]:
+    """Rank 0 fills the frame cache first; the others then read it (no duplicate binning)."""
+    data_cfg = DataConfig.from_train(cfg)
     if dist_info.is_main:
-        train_split, test_split = load_splits(cfg)
+        splits = load_splits(data_cfg)
     ddp.barrier(dist_info)
     if not dist_info.is_main:
-        train_split, test_split = load_splits(cfg)
+        splits = load_splits(data_cfg)
+    return splits
+
+
+def _make_dataset(cfg: TrainConfig, train_split: DataSplit) -> Dataset:
+    if cfg.mode == "clip":
+        return ClipDataset(
+            train_split.sequences, cfg.clip_windows, train=True, seed=cfg.seed,
+            max_items=cfg.max_train_items,
+        )  # fmt: skip
+    return StreamDataset(
+        train_split.sequences, cfg.stream_windows,
+        samples_per_epoch=cfg.stream_samples_per_epoch, seed=cfg.seed,
+        max_items=cfg.max_train_items,
+    )  # fmt: skip
+
+
+def _wrap(net: torch.nn.Module, cfg: TrainConfig, dist_info: ddp.DistInfo, device) -> Any:
+    # One forward per BPTT segment (see ChunkRunner). find_unused_parameters: ASA's alpha, beta
+    # and time-FC act only through top-k indices and never receive a gradient (paper.md).
+    model: torch.nn.Module = ChunkRunner(net)
+    if dist_info.enabled:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=cfg.attention == "asa",
+        )
+    return model
+
+
+def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume: bool) -> _Run:
+    device = resolve_device(cfg.device, dist_info.local_rank)
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    out_dir = _prepare_out_dir(cfg, dist_info, resume)
+    seed_everything(cfg.seed)
+    train_split, test_split = _load_data(cfg, dist_info)
     data_desc = f"{train_split.description}; {test_split.description}"
     if dist_info.is_main:
         log.info("data: %s", data_desc)
-
-    model = _build(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    net = build_model(ModelConfig(num_classes=NUM_GESTURE_CLASSES, **cfg.model_overrides()))
+    net = net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=cfg.epochs, eta_min=cfg.lr_min
@@ -231,174 +200,197 @@ def _run(cfg: TrainConfig, resume: bool, dist_info: ddp.DistInfo, save_checkpoin
     else:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
     use_scaler = cfg.amp and device.type == "cuda" and not torch.cuda.is_bf16_supported()
-    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+    return _Run(
+        cfg=cfg, dist=dist_info, device=device, out_dir=out_dir,
+        model=_wrap(net, cfg, dist_info, device), optimizer=optimizer, scheduler=scheduler,
+        scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
+        dataset=_make_dataset(cfg, train_split), test_split=test_split, data_desc=data_desc,
+        logger=RunLogger(out_dir, dist_info.is_main, cfg.tensorboard), stop=stop,
+    )  # fmt: skip
 
-    start_epoch, history, best = 0, [], {"epoch": None, "segment_accuracy": -1.0}
-    if resume:
-        if not state_path.exists():
-            raise ConfigError(
-                f"--resume was given but '{state_path}' does not exist: start without --resume."
-            )
-        saved = load_train_state(state_path)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        if scaler is not None and saved.get("scaler"):
-            scaler.load_state_dict(saved["scaler"])
-        start_epoch = int(saved["epoch"])
-        history = json.loads(saved["history"])
-        best = json.loads(saved["best"])
-        torch.set_rng_state(saved["torch_rng"])
-        if dist_info.is_main:
-            log.info("resumed from %s at epoch %d", state_path, start_epoch)
 
-    # One forward per BPTT segment (see ChunkRunner). find_unused_parameters: ASA's alpha, beta
-    # and time-FC act only through top-k indices and never receive a gradient (paper.md).
-    model = ChunkRunner(model)
-    if dist_info.enabled:
-        model = torch.nn.parallel.DistributedDataParallel(
-            model,
-            device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=cfg.attention == "asa",
+# ------------------------------------------------------------------------------------------
+# resume and save
+# ------------------------------------------------------------------------------------------
+def _resume(run: _Run) -> Position:
+    """Load ``train_state.safetensors`` into the run; returns where to continue."""
+    if not run.state_path.exists():
+        raise ConfigError(
+            f"--resume was given but '{run.state_path}' does not exist: start without --resume."
         )
+    saved = load_train_state(run.state_path)
+    run.net.load_state_dict(saved["model"])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.scheduler.load_state_dict(saved["scheduler"])
+    if run.scaler is not None and saved.get("scaler"):
+        run.scaler.load_state_dict(saved["scaler"])
+    run.history = json.loads(saved["history"])
+    run.best = json.loads(saved["best"])
+    set_rng_states(saved["rng"] if "rng" in saved else {"torch": saved["torch_rng"]})
+    position = Position.from_saved(saved)
+    run.saved_at = position
+    if run.dist.is_main:
+        log.info("resumed from %s at %s", run.state_path, _describe(position))
+    return position
 
-    if cfg.mode == "clip":
-        dataset = ClipDataset(
-            train_split.sequences, cfg.clip_windows, train=True, seed=cfg.seed,
-            max_items=cfg.max_train_items,
-        )  # fmt: skip
-    else:
-        dataset = StreamDataset(
-            train_split.sequences, cfg.stream_windows,
-            samples_per_epoch=cfg.stream_samples_per_epoch, seed=cfg.seed,
-            max_items=cfg.max_train_items,
-        )  # fmt: skip
-    logger = _Logger(out_dir, dist_info.is_main, cfg.tensorboard)
-    binning = _binning(cfg)
 
-    def save_state(epoch_done: int) -> None:
-        if not dist_info.is_main:
-            return
-        net = unwrap(model)
-        payload = {
-            "model": net.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else {},
-            "epoch": epoch_done,
-            "history": json.dumps(history),
-            "best": json.dumps(best),
-            "torch_rng": torch.get_rng_state(),
-        }
-        save_train_state(state_path, payload)
-
-    epoch = start_epoch
-    run_start = time.perf_counter()
-    stopped_early = False
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            spent_min = (time.perf_counter() - run_start) / 60.0
-            over_time = ddp.broadcast_object(
-                dist_info, bool(cfg.time_limit_min and spent_min >= cfg.time_limit_min)
-            )
-            if over_time:
-                stopped_early = True
-                log.info(
-                    "time limit of %.1f min reached after %d epochs", cfg.time_limit_min, epoch
-                )
-                break
-            t_start = time.perf_counter()
-            dataset.set_epoch(epoch)
-            loader = _make_loader(dataset, cfg, dist_info, epoch)
-            bar = None
-            total = (
-                len(loader)
-                if not cfg.max_steps_per_epoch
-                else min(len(loader), cfg.max_steps_per_epoch)
-            )
-            if dist_info.is_main and cfg.progress:
-                from tqdm import tqdm
-
-                bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)
-            stats = train_one_epoch(
-                model, loader, optimizer, cfg, device, scaler=scaler, progress=bar,
-                max_steps=cfg.max_steps_per_epoch,
-            )  # fmt: skip
-            if bar is not None:
-                bar.close()
-            lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            row: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": stats.loss,
-                "train_acc": stats.accuracy,
-                "steps": stats.steps,
-            }
-            evaluate_now = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
-            if dist_info.is_main and evaluate_now:
-                result = paper_protocol(
-                    unwrap(model), test_split.sequences, clip_windows=cfg.clip_windows,
-                    num_clips=cfg.test_clips, batch_size=max(1, cfg.batch_size), device=device,
-                    amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
-                )  # fmt: skip
-                row.update(
-                    test_segment_acc=result["segment_accuracy"],
-                    test_clip_acc=result["clip_accuracy"],
-                    test_nasfr=result["nasfr"],
-                )
-            row["epoch_s"] = time.perf_counter() - t_start
-            history.append(row)
-            if dist_info.is_main:
-                logger.row(row)
-                metrics = {k: v for k, v in row.items() if k != "epoch"}
-                save_checkpoint(
-                    out_dir / "last.safetensors", unwrap(model), binning, GESTURE_CLASSES,
-                    _provenance(cfg, epoch + 1, metrics, data_desc),
-                )  # fmt: skip
-                if "test_segment_acc" in row and row["test_segment_acc"] > best["segment_accuracy"]:
-                    best = {
-                        "epoch": epoch + 1,
-                        "segment_accuracy": row["test_segment_acc"],
-                        **metrics,
-                    }
-                    save_checkpoint(
-                        out_dir / "best.safetensors", unwrap(model), binning, GESTURE_CLASSES,
-                        _provenance(cfg, epoch + 1, metrics, data_desc),
-                    )  # fmt: skip
-                msg = " ".join(
-                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-                )
-                log.info("%s", msg)
-            save_state(epoch + 1)
-            ddp.barrier(dist_info)
-    except KeyboardInterrupt:
-        # Save what was reached; the interrupted epoch restarts on --resume.
-        save_state(epoch)
-        if dist_info.is_main:
-            save_checkpoint(
-                out_dir / "last.safetensors", unwrap(model), binning, GESTURE_CLASSES,
-                _provenance(cfg, epoch, {"interrupted": True}, data_desc),
-            )  # fmt: skip
-        logger.close()
-        raise TrainingInterrupted(
-            f"Training interrupted in epoch {epoch + 1}; the state was saved to {state_path}: "
-            "run the same command with --resume to continue."
-        ) from None
-    logger.close()
-    in_sync = _ranks_in_sync(unwrap(model), dist_info)
-    summary = {
-        "out_dir": str(out_dir),
-        "data": data_desc,
-        "epochs": cfg.epochs,
-        "epochs_done": len(history),
-        "stopped_by_time_limit": stopped_early,
-        "best": best,
-        "last": history[-1] if history else None,
-        "world_size": dist_info.world_size,
-        "ranks_in_sync": in_sync,
-        "device": str(device),
+def _save_state(run: _Run, position: Position) -> None:
+    """Everything needed to continue exactly at ``position`` (rank 0 writes it)."""
+    run.saved_at = position
+    if not run.dist.is_main:
+        return
+    payload = {
+        "model": run.net.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "scaler": run.scaler.state_dict() if run.scaler is not None else {},
+        "epoch": position.epoch,
+        "position": position.to_json(),
+        "history": json.dumps(run.history),
+        "best": json.dumps(run.best),
+        "rng": get_rng_states(),
     }
-    if dist_info.is_main:
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    save_train_state(run.state_path, payload)
+
+
+def _describe(position: Position) -> str:
+    if position.phase == "eval":
+        return f"the evaluation of epoch {position.epoch + 1}"
+    return f"epoch {position.epoch + 1}, step {position.batch}"
+
+
+_NOTHING_SAVED = (
+    "Training interrupted before anything was saved: run the same command again "
+    "(without --resume) to start over."
+)
+
+
+def _interrupted_message(run: _Run) -> str:
+    if run.saved_at is None:
+        return _NOTHING_SAVED
+    return (
+        f"Training interrupted; the state at {_describe(run.saved_at)} is saved in "
+        f"{run.state_path}: run the same command with --resume to continue."
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# fit: train and evaluate epoch by epoch
+# ------------------------------------------------------------------------------------------
+def _fit(run: _Run, position: Position) -> None:
+    """Epochs from ``position`` to the last, or until the time limit; _Stop when asked."""
+    cfg = run.cfg
+    run_start = time.perf_counter()
+    for epoch in range(position.epoch, cfg.epochs):
+        spent_min = (time.perf_counter() - run_start) / 60.0
+        over_time = bool(cfg.time_limit_min and spent_min >= cfg.time_limit_min)
+        if ddp.broadcast_object(run.dist, over_time):
+            run.stopped_by_time = True
+            log.info("time limit of %.1f min reached after %d epochs", cfg.time_limit_min, epoch)
+            return
+        t_start = time.perf_counter()
+        if position.phase == "train":
+            row = _train_epoch(run, epoch, position)
+        else:
+            row = dict(position.row)
+        _evaluate_epoch(run, epoch, row, time.perf_counter() - t_start)
+        position = Position(epoch=epoch + 1)
+        _save_state(run, position)
+        ddp.barrier(run.dist)
+        if run.stop_agreed():
+            raise _Stop
+
+
+def _train_epoch(run: _Run, epoch: int, position: Position) -> dict[str, Any]:
+    """One epoch's training from ``position``; saves and raises _Stop when asked to stop."""
+    cfg = run.cfg
+    if hasattr(run.dataset, "set_epoch"):
+        run.dataset.set_epoch(epoch)
+    loader, total = epoch_loader(run.dataset, cfg, run.dist, epoch, position.batch)
+    if cfg.max_steps_per_epoch:
+        total = min(total, cfg.max_steps_per_epoch)
+    bar = None
+    if run.dist.is_main and cfg.progress:
+        bar = tqdm(total=total, initial=position.batch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   dynamic_ncols=True)  # fmt: skip
+    stats = train_one_epoch(
+        run.model, loader, run.optimizer, cfg, run.device, scaler=run.scaler, progress=bar,
+        max_steps=cfg.max_steps_per_epoch, stats=EpochStats.from_sums(position.stats),
+        should_stop=run.stop_agreed,
+    )  # fmt: skip
+    if bar is not None:
+        bar.close()
+    if stats.stopped and stats.steps < total:
+        _save_state(run, Position(epoch=epoch, batch=stats.steps, stats=stats.sums()))
+        raise _Stop
+    lr = run.optimizer.param_groups[0]["lr"]
+    run.scheduler.step()
+    row = {"epoch": epoch + 1, "lr": lr, "train_loss": stats.loss,
+           "train_acc": stats.accuracy, "steps": stats.steps}  # fmt: skip
+    # Saved before the evaluation, so an interrupted evaluation never costs the training.
+    _save_state(run, Position(epoch=epoch, phase="eval", row=row))
+    if run.stop_agreed():
+        raise _Stop
+    return row
+
+
+def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) -> None:
+    """Paper protocol on the test split (when due), log row, last/best checkpoints (rank 0)."""
+    cfg = run.cfg
+    evaluate_now = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
+    if run.dist.is_main and evaluate_now:
+        result = paper_protocol(
+            run.net, run.test_split.sequences, clip_windows=cfg.clip_windows,
+            num_clips=cfg.test_clips, batch_size=max(1, cfg.batch_size), device=run.device,
+            amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
+        )  # fmt: skip
+        row.update(
+            test_segment_acc=result["segment_accuracy"],
+            test_clip_acc=result["clip_accuracy"],
+            test_nasfr=result["nasfr"],
+        )
+    row["epoch_s"] = seconds
+    run.history.append(row)
+    if run.dist.is_main:
+        run.logger.row(row)
+        _save_checkpoints(run, epoch, row)
+
+
+def _save_checkpoints(run: _Run, epoch: int, row: dict[str, Any]) -> None:
+    cfg = run.cfg
+    binning = BinningConfig(
+        window_us=cfg.window_us, sensor_size=tuple(cfg.sensor_size), downsample=cfg.downsample
+    )
+    metrics = {k: v for k, v in row.items() if k != "epoch"}
+    prov = provenance(cfg, epoch + 1, metrics, run.data_desc)
+    save_checkpoint(run.out_dir / "last.safetensors", run.net, binning, GESTURE_CLASSES, prov)
+    if "test_segment_acc" in row and row["test_segment_acc"] > run.best["segment_accuracy"]:
+        run.best = {"epoch": epoch + 1, "segment_accuracy": row["test_segment_acc"], **metrics}
+        save_checkpoint(run.out_dir / "best.safetensors", run.net, binning, GESTURE_CLASSES, prov)
+
+
+def _ranks_in_sync(net: torch.nn.Module, dist_info: ddp.DistInfo) -> bool:
+    """Whether every rank ends with the same weights (DDP must keep them identical)."""
+    if not dist_info.enabled:
+        return True
+    with torch.no_grad():
+        checksum = torch.stack([p.double().sum() for p in net.parameters()]).cpu()
+    return ddp.all_equal(dist_info, checksum)
+
+
+def _summary(run: _Run) -> dict[str, Any]:
+    summary = {
+        "out_dir": str(run.out_dir),
+        "data": run.data_desc,
+        "epochs": run.cfg.epochs,
+        "epochs_done": len(run.history),
+        "stopped_by_time_limit": run.stopped_by_time,
+        "best": run.best,
+        "last": run.history[-1] if run.history else None,
+        "world_size": run.dist.world_size,
+        "ranks_in_sync": _ranks_in_sync(run.net, run.dist),
+        "device": str(run.device),
+    }
+    if run.dist.is_main:
+        (run.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -52,3 +52,31 @@ def tiny_stream_cfg(tmp_path, frame_cache):
         cache_dir=str(frame_cache),
         out_dir=str(tmp_path / "run"),
     )
+
+
+@pytest.fixture(scope="session")
+def resume_base_cfg(frame_cache):
+    """Streaming, 2 epochs of 3 steps, dropout on (so the torch RNG matters); no out_dir yet."""
+    return (
+        get_recipe("streaming")
+        .replace(
+            **TINY,
+            chunk_windows=1,
+            bptt_chunks=3,
+            segments_per_sample=2,
+            burn_in_windows=2,
+            stream_samples_per_epoch=12,
+            cache_dir=str(frame_cache),
+        )
+        .replace(epochs=2, test_clips=2)
+    )
+
+
+@pytest.fixture(scope="session")
+def straight_run(resume_base_cfg, tmp_path_factory):
+    """The uninterrupted run every interrupted one must match: its folder."""
+    from asa_live.train.trainer import run_training
+
+    out = tmp_path_factory.mktemp("straight")
+    run_training(resume_base_cfg.replace(out_dir=str(out)))
+    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,15 +10,16 @@ import pytest
 from asa_live.errors import InputFileError
 from asa_live.events.ibm import read_aedat31, read_labels_csv, read_trial_list
 from asa_live.synth.dataset import write_ibm_dataset, write_tonic_dataset
-from asa_live.train import data as train_data
 from asa_live.train.data import (
     ClipDataset,
+    DataConfig,
     FrameCache,
     StreamDataset,
     load_ibm_split,
     load_splits,
     load_tonic_split,
 )
+from asa_live.train.data import frames as train_frames
 
 
 def _cfg(cache, **kw):
@@ -28,7 +28,7 @@ def _cfg(cache, **kw):
         data_workers=0, data="synthetic", data_root=None,
     )  # fmt: skip
     base.update(kw)
-    return SimpleNamespace(**base)
+    return DataConfig(**base)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_tonic_layout_one_segment_per_npy(tonic_root, tmp_path):
     try:
         import tonic  # noqa: F401
 
-        assert "read by tonic" in train.description or "numpy" in train.description
+        assert "listed by tonic" in train.description or "numpy" in train.description
     except ImportError:
         assert "numpy (tonic not installed" in train.description
     for seq in train.sequences:
@@ -115,26 +115,26 @@ def test_cache_serves_hits_and_never_stale_frames(ibm_root, tmp_path, monkeypatc
     cache = tmp_path / "cache"
     first = load_ibm_split(ibm_root, True, _cfg(cache))
     # A second load must not bin again: make binning fail to prove the cache is used.
-    real_bin = train_data.bin_to_grid
+    real_bin = train_frames.bin_to_grid
 
     def no_binning(*args, **kwargs):
         raise AssertionError("binned although the cache holds these frames")
 
-    monkeypatch.setattr(train_data, "bin_to_grid", no_binning)
+    monkeypatch.setattr(train_frames, "bin_to_grid", no_binning)
     again = load_ibm_split(ibm_root, True, _cfg(cache))
     np.testing.assert_array_equal(first.sequences[0].frames, again.sequences[0].frames)
     # Other binning parameters: a new key, so binning runs (and here fails loudly).
     for changed in ({"window_us": 10_000}, {"downsample": 2}):
         with pytest.raises(AssertionError, match="binned"):
             load_ibm_split(ibm_root, True, _cfg(cache, **changed))
-    monkeypatch.setattr(train_data, "bin_to_grid", real_bin)
+    monkeypatch.setattr(train_frames, "bin_to_grid", real_bin)
     finer = load_ibm_split(ibm_root, True, _cfg(cache, window_us=10_000))
     assert finer.sequences[0].num_windows > first.sequences[0].num_windows
     # An edited recording (new mtime / size) is a new key too.
     aedat = ibm_root / "DvsGesture" / first.sequences[0].name
     st = aedat.stat()
     os.utime(aedat, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    monkeypatch.setattr(train_data, "bin_to_grid", no_binning)
+    monkeypatch.setattr(train_frames, "bin_to_grid", no_binning)
     with pytest.raises(AssertionError, match="binned"):
         load_ibm_split(ibm_root, True, _cfg(cache))
 

@@ -90,7 +90,7 @@ def test_eval_cli_bad_model_file_exit_2(tmp_path, capsys):
 
 def test_eval_uses_the_checkpoint_readout_unless_told_otherwise():
     from asa_live.model.readout import Readout
-    from asa_live.train.cli import _readout_for, build_eval_parser
+    from asa_live.train.eval_cli import _readout_for, build_eval_parser
 
     stored = {"readout": {"kind": "leaky", "windows": 60, "decay": 0.95}}
     args = build_eval_parser().parse_args(["m.safetensors"])
@@ -116,7 +116,7 @@ def test_eval_readout_equals_live_readout(provenance):
 
     from asa_live.model.readout import Readout
     from asa_live.pipeline.models import readout_for
-    from asa_live.train.cli import _readout_for, build_eval_parser
+    from asa_live.train.eval_cli import _readout_for, build_eval_parser
 
     args = build_eval_parser().parse_args(["m.safetensors"])
     live = readout_for(SimpleNamespace(provenance=provenance))

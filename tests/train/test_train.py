@@ -103,9 +103,9 @@ def test_ddp_two_gloo_processes(tmp_path, tiny_stream_cfg):
     """torchrun with 2 CPU processes: sharded epochs, identical weights, one checkpoint."""
     cfg = tiny_stream_cfg.replace(out_dir=str(tmp_path / "ddp"), stream_samples_per_epoch=16)
     # Fill the frame cache here so the subprocesses only read it.
-    from asa_live.train.data import load_splits
+    from asa_live.train.data import DataConfig, load_splits
 
-    load_splits(cfg)
+    load_splits(DataConfig.from_train(cfg))
     cfg.save(tmp_path / "ddp.json")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [
