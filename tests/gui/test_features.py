@@ -249,7 +249,7 @@ def test_spike_history_has_a_legend_and_seconds(qtbot, window):
     names = [item[1].text for item in panel.legend.items]
     assert names == list(panel.layer_names)
     assert "s" in panel.history_plot.getAxis("bottom").labelText
-    for i in range(100):
+    for _ in range(100):
         panel.add(tuple(range(1, len(panel.layer_names) + 1)))
     panel.redraw()
     xs, _ = panel.curves[0].getData()
