@@ -40,6 +40,9 @@ def build_actions(win: Any) -> None:
     win.act_noise = _action(win, "Noise filter", win.set_noise_filter, checkable=True)
     win.act_fullscreen = _action(win, "Full screen", win.set_full_screen, checkable=True)
     win.act_model_input = _action(win, "Model input", win.set_model_input, checkable=True)
+    win.act_aps = _action(win, "Grey frames (APS)", lambda _on: win.redraw(), checkable=True)
+    win.act_aps.setChecked(True)
+    win.act_aps.setEnabled(False)
     win.act_overlay_home = _action(
         win, "Prediction box to the corner", win.event_view.overlay.reset_position
     )
@@ -101,6 +104,7 @@ def build_menus(win: Any) -> dict[str, Any]:
         ),
         "&View": (
             win.act_model_input,
+            win.act_aps,
             win.act_longer,
             win.act_shorter,
             win.act_overlay_home,

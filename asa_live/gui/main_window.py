@@ -35,6 +35,7 @@ from asa_live.gui.timeline import Timeline, source_time_range_us
 from asa_live.gui.widgets import EventView, SpikePanel
 from asa_live.gui.worker import QtPipelineWorker
 from asa_live.pipeline.display import (
+    ApsFrames,
     blend_underlay,
     frame_to_grid,
     model_input_counts,
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.timer.start()
         self.resize(1180, 680)
         self.help_box: QMessageBox | None = None
+        self.aps: ApsFrames | None = None
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self, noise_filter: bool, accumulate_ms: int) -> None:
@@ -218,6 +220,11 @@ class MainWindow(QMainWindow):
             getattr(source, "_current", None), "info", None
         )
         camera = getattr(info, "camera_name", None) or ("camera" if live else "sensor")
+        path = getattr(source, "path", None) or getattr(
+            getattr(source, "_current", None), "path", None
+        )
+        self.aps = None if path is None else ApsFrames.from_aedat4(path)
+        self.act_aps.setEnabled(self.aps is not None)
         self.model_info.set_sensor(camera, qworker.worker.sensor_size)
         self.setWindowTitle(f"asa-live - {name}")
         return True
@@ -453,13 +460,21 @@ class MainWindow(QMainWindow):
             return render_counts(counts, saturation=3.0 * binning.downsample)
         self.event_view.mode_label.setText("model input: waiting" if self.model_input else "events")
         rgb = worker.accumulator.render(self.accum_box.value() * 1000)
-        # APS underlay hook: sources that expose grey frames set ``latest_frame`` ([H, W]
-        # uint8, sensor coordinates); none does yet.
-        grey = getattr(worker.source, "latest_frame", None)
+        grey = self.grey_frame(worker)
         if grey is not None and worker.ingest is not None:
             adapter = worker.ingest.adapter
             rgb = blend_underlay(rgb, frame_to_grid(grey, adapter.region, adapter.target_size))
         return rgb
+
+    def grey_frame(self, worker: PipelineWorker) -> Any:
+        """The APS frame to draw under the events, or None (none, or switched off)."""
+        if not self.act_aps.isChecked():
+            return None
+        if self.aps is not None and self.latest is not None:
+            return self.aps.at(self.latest.t_end_us)
+        # The hook for live cameras: a source that exposes grey frames sets ``latest_frame``
+        # ([H, W] uint8, sensor pixels); the camera source does not yet.
+        return getattr(worker.source, "latest_frame", None)
 
     def status_text(self) -> str:
         return self.status.text() if self.worker is not None else "no source"

@@ -22,6 +22,7 @@ SHORTCUTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("act_slower", ("Left", "Down"), "replay slower"),
     ("act_fullscreen", ("F",), "full screen on / off"),
     ("act_model_input", ("I",), "show the model's input (binned frames) / the events"),
+    ("act_aps", ("G",), "grey (APS) frames under the events, when the recording has them"),
     ("act_help", ("F1", "?"), "this list"),
 )
 

@@ -6,6 +6,7 @@ without bound. :func:`render_events` turns events into an RGB image: ON in amber
 blue, pixels with both a mix, brightness rising with the count and saturating.
 :func:`describe_report` decides what the overlay and the video say about one window (a gesture
 or "no gesture" with its reason); :func:`model_input_counts` rebuilds the network's binned input.
+:class:`ApsFrames` holds a DAVIS recording's grey frames for an underlay, as DV draws them.
 """
 
 from __future__ import annotations
@@ -222,3 +223,52 @@ def blend_underlay(rgb: np.ndarray, grey: np.ndarray, strength: float = 0.6) -> 
     events = rgb.astype(np.float32) - BACKGROUND_RGB
     base = grey.astype(np.float32)[..., None] * strength
     return np.clip(base + np.maximum(events, 0), 0, 255).astype(np.uint8)
+
+
+class ApsFrames:
+    """The grey (APS) frames of a recording, looked up by time for the underlay.
+
+    Args:
+        times_us: ``[N]`` sorted frame timestamps (source clock).
+        frames: N ``[H, W]`` uint8 images in sensor pixels.
+        time_range_us: the recording's (first, last) time; a looping replay shifts every
+            pass by ``last - first + 1`` (as the file sources do), so lookups wrap.
+    """
+
+    MAX_FRAMES = 3000  # ~270 MB of DAVIS346 frames at most; later frames are not shown
+
+    def __init__(
+        self, times_us: np.ndarray, frames: list[np.ndarray], time_range_us: tuple[int, int]
+    ) -> None:
+        self.times_us = np.asarray(times_us, dtype=np.int64)
+        self.frames = frames
+        self.start_us, self.end_us = int(time_range_us[0]), int(time_range_us[1])
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @classmethod
+    def from_aedat4(cls, path: Any) -> ApsFrames | None:
+        """The frames of an AEDAT4 file, or None when it has none (or cannot be read)."""
+        try:
+            import dv_processing as dv  # optional heavy dependency, as in events/aedat4.py
+
+            rec = dv.io.MonoCameraRecording(str(path))
+            if not rec.isFrameStreamAvailable():
+                return None
+            times, frames = [], []
+            while len(frames) < cls.MAX_FRAMES and (frame := rec.getNextFrame()) is not None:
+                times.append(int(frame.timestamp))
+                image = np.asarray(frame.image)
+                frames.append(image if image.ndim == 2 else image.mean(-1).astype(np.uint8))
+            time_range = tuple(int(t) for t in rec.getTimeRange())
+        except (ImportError, RuntimeError, ValueError, OSError):
+            return None  # no underlay is better than a failed replay
+        return cls(np.array(times), frames, time_range) if frames else None
+
+    def at(self, t_us: int) -> np.ndarray | None:
+        """The newest frame at or before ``t_us`` (None before the first one)."""
+        period = self.end_us - self.start_us + 1
+        t = self.start_us + (int(t_us) - self.start_us) % period if t_us > self.end_us else t_us
+        i = int(np.searchsorted(self.times_us, t, side="right")) - 1
+        return None if i < 0 else self.frames[i]

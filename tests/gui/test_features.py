@@ -3,6 +3,7 @@ timeline, model / sensor info, the model-input view, the spike history and Qt's 
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -270,3 +271,38 @@ def test_qt_message_filter_drops_only_propagate_size_hints(capfd, monkeypatch):
     err = capfd.readouterr().err
     qInstallMessageHandler(None)
     assert "propagateSizeHints" not in err and "something else went wrong" in err
+
+
+# ---------------------------------------------------------------- APS underlay
+def test_aps_frames_lookup_wraps_for_loops():
+    from asa_live.pipeline.display import ApsFrames
+
+    frames = [np.full((2, 2), v, np.uint8) for v in (10, 20, 30)]
+    aps = ApsFrames(np.array([100, 200, 300]), frames, (100, 399))
+    assert aps.at(99) is None and aps.at(100)[0, 0] == 10 and aps.at(250)[0, 0] == 20
+    assert aps.at(399)[0, 0] == 30 and aps.at(400 + 150)[0, 0] == 20  # second pass
+
+
+def test_davis_file_gets_its_grey_frames_under_the_events(qtbot, window, shared_real):
+    from asa_live.pipeline.display import BACKGROUND_RGB, ApsFrames
+
+    path = shared_real / "aedat4" / "davis346_traffic_events_frames_imu.aedat4"
+    aps = ApsFrames.from_aedat4(path)
+    assert aps is not None and len(aps) == 59 and aps.frames[0].shape == (260, 346)
+    assert window.open_file(path, speed=1.0)
+    assert window.act_aps.isEnabled() and window.act_aps.isChecked()
+    assert "346x260: crop 260x260 at (43,0)" in window.model_info.text()
+    qtbot.waitUntil(lambda: window.latest is not None, timeout=20000)
+    window.accum_box.setValue(5)
+    window.redraw()
+    with_frames = window.event_view.image.image.astype(int)
+    background = np.abs(with_frames - BACKGROUND_RGB.astype(int)).sum(-1) < 6
+    assert background.mean() < 0.5  # the street is visible, not an empty dark image
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    window.redraw()
+    plain = window.event_view.image.image.astype(int)
+    assert (np.abs(plain - BACKGROUND_RGB.astype(int)).sum(-1) < 6).mean() > 0.5
+    # a file without frames: the toggle is greyed out
+    demo = Path(__file__).resolve().parents[2] / "recordings" / "demo.aedat4"
+    assert window.open_file(demo)
+    assert not window.act_aps.isEnabled()
