@@ -49,6 +49,15 @@ def build_actions(win: Any) -> None:
     win.act_help = _action(win, "Keyboard shortcuts", win.show_help)
     win.act_quit = _action(win, "Quit", win.close)
     apply_shortcuts(win)
+    # short toolbar labels (the menus keep the long ones), so the bar fits at 1024 px
+    for act, short in (
+        (win.act_open, "Open"),
+        (win.act_model, "Model"),
+        (win.act_reset, "Reset"),
+        (win.act_model_input, "Input"),
+        (win.act_help, "?"),
+    ):
+        act.setIconText(short)
 
 
 def build_toolbar(win: Any, noise_filter: bool, accumulate_ms: int) -> QToolBar:

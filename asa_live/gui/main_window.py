@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         )
         old = self.side.itemAt(1).widget()
         self.side.replaceWidget(old, panel)
+        old.hide()  # deleteLater waits for the event loop; until then it must not cover anything
         old.deleteLater()
         self.spike_panel = panel
         self.splitter.setSizes([680, 500])

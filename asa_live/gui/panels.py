@@ -117,7 +117,9 @@ def _ms(value: float) -> str:
     return "-" if value != value else f"{value:.1f}"
 
 
-def mapping_text(sensor_size: tuple[int, int] | None, binning: Any, input_size: Any) -> str:
+def mapping_text(
+    sensor_size: tuple[int, int] | None, binning: Any, input_size: Any, name: str | None = None
+) -> str:
     """How the sensor maps onto the model's input, e.g. ``346x260 -> crop 260x260 -> ...``."""
     target = tuple(binning.sensor_size)
     inp = f"{input_size[1]}x{input_size[0]}" if input_size else "?"
@@ -133,7 +135,8 @@ def mapping_text(sensor_size: tuple[int, int] | None, binning: Any, input_size: 
         how = f"scaled to {target[0]}x{target[1]}"
     else:
         how = f"crop {cw}x{ch} at ({x0},{y0}), scaled to {target[0]}x{target[1]}"
-    return f"sensor {w}x{h}: {how}, {pooled}"
+    named = f" ({name})" if name else ""
+    return f"sensor {w}x{h}{named}: {how}, {pooled}"
 
 
 def model_text(checkpoint: Any, model_path: str | None) -> str:
@@ -170,8 +173,9 @@ class ModelInfo(QLabel):
         ckpt = getattr(self, "checkpoint", None)
         if ckpt is None:
             return
-        line = mapping_text(sensor_size, ckpt.binning, ckpt.model_config.input_size)
-        self.sensor_line = f"{name}: {line}" if name and sensor_size else line
+        self.sensor_line = mapping_text(
+            sensor_size, ckpt.binning, ckpt.model_config.input_size, name
+        )
         self._show()
 
     def _show(self) -> None:

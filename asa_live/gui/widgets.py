@@ -118,9 +118,7 @@ class SpikePanel(QWidget):
         self.nasfr_label = QLabel("NASFR: -")
         self.nasfr_label.setStyleSheet("color: #ddd; font-size: 13px;")
         layout.addWidget(self.nasfr_label)
-        self.bar_plot = pg.PlotWidget(
-            title=f"firing rate per layer (mean of the last {BAR_WINDOWS} windows)"
-        )
+        self.bar_plot = pg.PlotWidget(title=f"firing rate per layer (last {BAR_WINDOWS} windows)")
         # Plain numbers on the axes (pyqtgraph would rescale them to "x0.001" units).
         self.bar_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bar_plot.setMouseEnabled(False, False)
@@ -136,7 +134,7 @@ class SpikePanel(QWidget):
         layout.addWidget(self.bar_plot, 2)
         span_s = history * self.window_s
         self.history_plot = pg.PlotWidget(
-            title=f"history, last {span_s:.1f} s ({SMOOTH_WINDOWS}-window mean)"
+            title=f"history, {span_s:.1f} s ({SMOOTH_WINDOWS}-window mean)"
         )
         self.history_plot.getAxis("left").enableAutoSIPrefix(False)
         self.history_plot.setMouseEnabled(False, False)
@@ -145,7 +143,7 @@ class SpikePanel(QWidget):
         self.history_plot.setLabel("bottom", "time (s, 0 = now)")
         self.history_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.history_plot.setXRange(-span_s, 0, padding=0)
-        self.legend = self.history_plot.addLegend(offset=(-8, 4), colCount=len(layer_names))
+        self.legend = self.history_plot.addLegend(offset=(-8, 4), colCount=min(3, len(layer_names)))
         self.curves = [
             self.history_plot.plot(
                 pen=pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1.5), name=name
@@ -208,7 +206,7 @@ class SpikePanel(QWidget):
             self._bar_top = want
             self.bar_plot.setYRange(0, want, padding=0)
         smooth = trailing_mean(rates, SMOOTH_WINDOWS)
-        top = max(0.005, float(smooth.max()) * 1.1)
+        top = max(0.005, float(smooth.max()) * 1.4)  # headroom for the legend
         if top > self._hist_top or top < 0.5 * self._hist_top:
             self._hist_top = top
             self.history_plot.setYRange(0, top, padding=0)

@@ -139,7 +139,7 @@ def test_status_fields_elide_long_names_and_show_drops(qtbot, window, recording)
 
 def test_restart_resets_every_counter(qtbot, window, recording):
     path, _, _ = recording
-    window.open_file(path, speed=2.0)
+    window.open_file(path, loop=True, speed=2.0)  # looping: the reset always has a next window
     _wait_reports(qtbot, window, 40)
     old = window.worker
     old.reset_state()
@@ -197,7 +197,8 @@ def test_model_and_sensor_info(qtbot, window, recording, small_ckpt_path):
     assert small_ckpt_path.stem in text and "11 classes" in text and "hand clapping" in text
     path, _, _ = recording
     window.open_file(path, speed=1.0)
-    assert "128x128: used as is" in window.model_info.text()
+    assert "sensor 128x128" in window.model_info.text()
+    assert "used as is" in window.model_info.text()
     assert "-> 32x32" in window.model_info.text()
 
 
@@ -291,7 +292,8 @@ def test_davis_file_gets_its_grey_frames_under_the_events(qtbot, window, shared_
     assert aps is not None and len(aps) == 59 and aps.frames[0].shape == (260, 346)
     assert window.open_file(path, speed=1.0)
     assert window.act_aps.isEnabled() and window.act_aps.isChecked()
-    assert "346x260: crop 260x260 at (43,0)" in window.model_info.text()
+    info = window.model_info.text()
+    assert "sensor 346x260 (DAVIS346" in info and "crop 260x260 at (43,0)" in info
     qtbot.waitUntil(lambda: window.latest is not None, timeout=20000)
     window.accum_box.setValue(5)
     window.redraw()
@@ -306,3 +308,22 @@ def test_davis_file_gets_its_grey_frames_under_the_events(qtbot, window, shared_
     demo = Path(__file__).resolve().parents[2] / "recordings" / "demo.aedat4"
     assert window.open_file(demo)
     assert not window.act_aps.isEnabled()
+
+
+def test_a_run_prints_no_propagate_size_hints(tmp_path, small_ckpt_path, recording):
+    import os
+    import subprocess
+    import sys
+
+    rec_path, _, _ = recording
+    exe = Path(sys.executable).with_name("asa-live")
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [str(exe), "--replay", str(rec_path), "--model", str(small_ckpt_path),
+         "--screenshot", str(out), "--screenshot-after", "1"],
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 10_000
+    assert "propagateSizeHints" not in proc.stderr
