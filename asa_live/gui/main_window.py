@@ -21,26 +21,15 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
 )
 
 from asa_live.errors import AsaLiveError
-from asa_live.gui.actions import build_actions, build_menus, build_toolbar
-from asa_live.gui.panels import ModelInfo, StatusFields
+from asa_live.gui.layout import build_window, make_spike_panel
 from asa_live.gui.qt_messages import install_message_filter
 from asa_live.gui.shortcuts import help_html, next_speed
-from asa_live.gui.timeline import Timeline, source_time_range_us
-from asa_live.gui.widgets import EventView, SpikePanel
+from asa_live.gui.timeline import source_attr, source_time_range_us
 from asa_live.gui.worker import QtPipelineWorker
-from asa_live.pipeline.display import (
-    ApsFrames,
-    blend_underlay,
-    frame_to_grid,
-    model_input_counts,
-    render_counts,
-)
+from asa_live.pipeline.display import ApsFrames, compose_picture
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
 
 MAX_REDRAW_HZ = 60.0
@@ -101,56 +90,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self, noise_filter: bool, accumulate_ms: int) -> None:
-        self.setStyleSheet(
-            "QMainWindow, QWidget { background: #1b1b20; color: #ddd; }"
-            "QToolBar { spacing: 6px; border: none; }"
-            "QToolButton { padding: 4px 8px; } QToolButton:checked { background: #444a5a; }"
-            "QToolButton:disabled, QLabel:disabled, QDoubleSpinBox:disabled { color: #666; }"
-            "QMenuBar::item:selected, QMenu::item:selected { background: #444a5a; }"
-        )
-        self.event_view = EventView()
-        build_actions(self)
-        self.addToolBar(build_toolbar(self, noise_filter, accumulate_ms))
-        self.menus = build_menus(self)
-        self.timeline = Timeline()
-        self.timeline.seekRequested.connect(self.seek)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.event_view, 1)
-        column.addWidget(self.timeline)
-        self.model_info = ModelInfo()
-        right = QWidget()
-        self.side = QVBoxLayout(right)
-        self.side.setContentsMargins(0, 0, 0, 0)
-        self.side.addWidget(self.model_info)
-        self.side.addWidget(QWidget(), 1)
-        self.spike_panel: SpikePanel | None = None
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
-        self._make_spike_panel()
-        self.status = StatusFields(self.statusBar())
+        build_window(self, noise_filter, accumulate_ms)
         self.model_input = False
 
     def _make_spike_panel(self) -> None:
-        if self.checkpoint is None:
-            return
-        self.model_info.set_model(self.checkpoint, self.model_path)
-        model = self.checkpoint.model
-        panel = SpikePanel(
-            tuple(model.layer_names),
-            tuple(model.layer_neurons),
-            window_us=self.checkpoint.binning.window_us,
-        )
-        old = self.side.itemAt(1).widget()
-        self.side.replaceWidget(old, panel)
-        old.hide()  # deleteLater waits for the event loop; until then it must not cover anything
-        old.deleteLater()
-        self.spike_panel = panel
-        self.splitter.setSizes([680, 500])
+        make_spike_panel(self)
 
     # ------------------------------------------------------------------ errors
     def show_error(self, message: str) -> None:
@@ -213,22 +157,21 @@ class MainWindow(QMainWindow):
         self.act_pause.setText("Pause")
         self.act_pause.blockSignals(False)
         self._clear_run_views()
-        source = qworker.worker.source
-        self.timeline.reset(source_time_range_us(source))
-        # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
-        self.timeline.set_seek_available(not live and hasattr(qworker.worker, "seek"))
-        info = getattr(source, "info", None) or getattr(
-            getattr(source, "_current", None), "info", None
-        )
-        camera = getattr(info, "camera_name", None) or ("camera" if live else "sensor")
-        path = getattr(source, "path", None) or getattr(
-            getattr(source, "_current", None), "path", None
-        )
-        self.aps = None if path is None else ApsFrames.from_aedat4(path)
-        self.act_aps.setEnabled(self.aps is not None)
-        self.model_info.set_sensor(camera, qworker.worker.sensor_size)
+        self._show_source(qworker.worker, live)
         self.setWindowTitle(f"asa-live - {name}")
         return True
+
+    def _show_source(self, worker: PipelineWorker, live: bool) -> None:
+        """Timeline range, sensor line and grey frames of the source just opened."""
+        source = worker.source
+        self.timeline.reset(source_time_range_us(source))
+        # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
+        self.timeline.set_seek_available(not live and hasattr(worker, "seek"))
+        camera = getattr(source_attr(source, "info"), "camera_name", None)
+        self.model_info.set_sensor(camera or ("camera" if live else "sensor"), worker.sensor_size)
+        path = source_attr(source, "path")
+        self.aps = None if path is None else ApsFrames.from_aedat4(path)
+        self.act_aps.setEnabled(self.aps is not None)
 
     def _clear_run_views(self) -> None:
         """A new run: overlay, plots, timeline and every status field start from zero."""
@@ -451,20 +394,16 @@ class MainWindow(QMainWindow):
 
     def frame_image(self, worker: PipelineWorker) -> Any:
         """The picture: the model's input frame, or the events (on a grey frame if any)."""
-        binning = self.checkpoint.binning
-        if self.model_input and self.latest is not None:
-            counts = model_input_counts(
-                worker.accumulator, self.latest.t_start_us, self.latest.t_end_us, binning.downsample
-            )
-            h, w = counts.shape[1:]
-            self.event_view.mode_label.setText(f"model input: one {w}x{h} binned window")
-            return render_counts(counts, saturation=3.0 * binning.downsample)
-        self.event_view.mode_label.setText("model input: waiting" if self.model_input else "events")
-        rgb = worker.accumulator.render(self.accum_box.value() * 1000)
-        grey = self.grey_frame(worker)
-        if grey is not None and worker.ingest is not None:
-            adapter = worker.ingest.adapter
-            rgb = blend_underlay(rgb, frame_to_grid(grey, adapter.region, adapter.target_size))
+        rgb, mode = compose_picture(
+            worker.accumulator,
+            self.latest,
+            downsample=self.checkpoint.binning.downsample,
+            accumulate_us=self.accum_box.value() * 1000,
+            model_input=self.model_input,
+            grey=self.grey_frame(worker),
+            adapter=None if worker.ingest is None else worker.ingest.adapter,
+        )
+        self.event_view.mode_label.setText(mode)
         return rgb
 
     def grey_frame(self, worker: PipelineWorker) -> Any:

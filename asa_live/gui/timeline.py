@@ -15,13 +15,20 @@ STEPS = 1000
 NO_SEEK_TIP = "Seeking needs pipeline support that is not in this build: use Restart (Shift+R)."
 
 
+def source_attr(source: object, name: str) -> object:
+    """``source.<name>``, looking inside a LoopingSource's current pass too (None if absent)."""
+    for candidate in (source, getattr(source, "_current", None)):
+        value = getattr(candidate, name, None)
+        if value is not None:
+            return value
+    return None
+
+
 def source_time_range_us(source: object) -> tuple[int, int] | None:
     """``(first_us, last_us)`` of a file source (AEDAT4 sources know it), else None."""
-    for candidate in (source, getattr(source, "_current", None)):
-        info = getattr(candidate, "info", None)
-        span = getattr(info, "time_range_us", None)
-        if span is not None and span[1] > span[0]:
-            return int(span[0]), int(span[1])
+    span = getattr(source_attr(source, "info"), "time_range_us", None)
+    if span is not None and span[1] > span[0]:
+        return int(span[0]), int(span[1])
     return None
 
 

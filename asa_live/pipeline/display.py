@@ -272,3 +272,29 @@ class ApsFrames:
         t = self.start_us + (int(t_us) - self.start_us) % period if t_us > self.end_us else t_us
         i = int(np.searchsorted(self.times_us, t, side="right")) - 1
         return None if i < 0 else self.frames[i]
+
+
+def compose_picture(
+    accumulator: EventAccumulator,
+    latest: Any,
+    *,
+    downsample: int,
+    accumulate_us: int,
+    model_input: bool = False,
+    grey: np.ndarray | None = None,
+    adapter: Any = None,
+) -> tuple[np.ndarray, str]:
+    """The event view's RGB image and a caption saying what it shows.
+
+    ``model_input``: the binned frame of the ``latest`` report's window (what the network
+    was fed), else the last ``accumulate_us`` of events, over the ``grey`` frame (sensor
+    pixels, mapped through the SensorAdapter ``adapter``) when there is one.
+    """
+    if model_input and latest is not None:
+        counts = model_input_counts(accumulator, latest.t_start_us, latest.t_end_us, downsample)
+        h, w = counts.shape[1:]
+        return render_counts(counts, 3.0 * downsample), f"model input: one {w}x{h} binned window"
+    rgb = accumulator.render(accumulate_us)
+    if grey is not None and adapter is not None:
+        rgb = blend_underlay(rgb, frame_to_grid(grey, adapter.region, adapter.target_size))
+    return rgb, ("model input: waiting" if model_input else "events")
