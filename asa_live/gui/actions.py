@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar
 
@@ -92,6 +93,10 @@ def build_toolbar(win: Any, noise_filter: bool, accumulate_ms: int) -> QToolBar:
     win.act_noise.setChecked(noise_filter)
     win.noise_box.toggled.connect(win.set_noise_filter)
     bar.addWidget(win.noise_box)
+    # Keyboard focus stays off the toolbar's inputs unless clicked, so that Space and the
+    # arrows reach the window's shortcuts instead of a spin box.
+    for widget in (win.speed_box, win.accum_box, win.noise_box):
+        widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
     bar.addSeparator()
     bar.addAction(win.act_model_input)
     bar.addAction(win.act_help)

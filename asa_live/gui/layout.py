@@ -50,6 +50,8 @@ def build_window(win: Any, noise_filter: bool, accumulate_ms: int) -> None:
     win.setCentralWidget(win.splitter)
     make_spike_panel(win)
     win.status = StatusFields(win.statusBar())
+    win.event_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    win.event_view.setFocus()
 
 
 def make_spike_panel(win: Any) -> None:

@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
         self.timeline.set_seek_available(not live and hasattr(worker, "seek"))
         camera = getattr(source_attr(source, "info"), "camera_name", None)
-        self.model_info.set_sensor(camera or ("camera" if live else "sensor"), worker.sensor_size)
+        self.model_info.set_sensor(camera or ("camera" if live else None), worker.sensor_size)
         path = source_attr(source, "path")
         self.aps = None if path is None else ApsFrames.from_aedat4(path)
         self.act_aps.setEnabled(self.aps is not None)

@@ -142,7 +142,7 @@ def mapping_text(
 def model_text(checkpoint: Any, model_path: str | None) -> str:
     """The model's name, kind and classes (HTML)."""
     cfg = checkpoint.model_config
-    name = Path(model_path).stem if model_path else "model"
+    name = Path(model_path).stem if model_path else "unnamed model"
     kind = f"{cfg.arch}, attention {cfg.attention}, K={cfg.chunk_windows}"
     window_ms = checkpoint.binning.window_us / 1000
     classes = ", ".join(pretty(c) for c in checkpoint.class_names)
