@@ -3,7 +3,9 @@
 The pipeline runs in its own threads; a QTimer (``redraw_hz``, at most 60) pulls the reports
 produced since the last tick and redraws. Errors raised by user actions (a bad file, a bad
 model, no camera) or inside the pipeline appear in a non-blocking dialog carrying the
-one-sentence message; the window stays usable.
+one-sentence message; the window stays usable. Actions, toolbar and menus live in
+``actions.py``, shortcuts in ``shortcuts.py``, the status fields and model info in
+``panels.py``, the timeline in ``timeline.py``.
 """
 
 from __future__ import annotations
@@ -15,23 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QSpinBox,
-    QSplitter,
-    QToolBar,
-    QWidget,
 )
 
 from asa_live.errors import AsaLiveError
-from asa_live.gui.widgets import EventView, SpikePanel
+from asa_live.gui.layout import build_window, make_spike_panel
+from asa_live.gui.qt_messages import install_message_filter
+from asa_live.gui.shortcuts import help_html, next_speed
+from asa_live.gui.timeline import source_attr, source_time_range_us
 from asa_live.gui.worker import QtPipelineWorker
+from asa_live.pipeline.display import ApsFrames, compose_picture
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
 
 MAX_REDRAW_HZ = 60.0
@@ -63,6 +61,7 @@ class MainWindow(QMainWindow):
         model_path: str | None = None,
     ) -> None:
         super().__init__()
+        install_message_filter()
         self.setWindowTitle("asa-live")
         self.checkpoint = checkpoint
         self.model_path = model_path
@@ -86,84 +85,16 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         self.resize(1180, 680)
+        self.help_box: QMessageBox | None = None
+        self.aps: ApsFrames | None = None
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self, noise_filter: bool, accumulate_ms: int) -> None:
-        self.setStyleSheet(
-            "QMainWindow, QWidget { background: #1b1b20; color: #ddd; }"
-            "QToolBar { spacing: 6px; border: none; }"
-            "QToolButton { padding: 4px 8px; } QToolButton:checked { background: #444a5a; }"
-            "QToolButton:disabled, QLabel:disabled, QDoubleSpinBox:disabled { color: #666; }"
-            "QStatusBar QLabel { font-family: monospace; }"
-        )
-        bar = QToolBar("controls")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.act_open = QAction("Open file...", self)
-        self.act_open.triggered.connect(self._ask_open_file)
-        self.act_model = QAction("Open model...", self)
-        self.act_model.triggered.connect(self._ask_open_model)
-        self.act_camera = QAction("Camera", self)
-        self.act_camera.triggered.connect(lambda: self.open_camera(None))
-        self.act_pause = QAction("Pause", self)
-        self.act_pause.setCheckable(True)
-        self.act_pause.toggled.connect(self.set_paused)
-        self.act_reset = QAction("Reset state", self)
-        self.act_reset.triggered.connect(self.reset_state)
-        self.act_restart = QAction("Restart", self)
-        self.act_restart.triggered.connect(self.restart)
-        self.act_record = QAction("Record", self)
-        self.act_record.setCheckable(True)
-        self.act_record.setEnabled(False)
-        self.act_record.toggled.connect(self._toggle_record)
-        for act in (self.act_open, self.act_model, self.act_camera):
-            bar.addAction(act)
-        bar.addSeparator()
-        for act in (self.act_pause, self.act_reset, self.act_restart, self.act_record):
-            bar.addAction(act)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" speed "))
-        self.speed_box = QDoubleSpinBox()
-        self.speed_box.setRange(0.1, 100.0)
-        self.speed_box.setDecimals(2)
-        self.speed_box.setSingleStep(0.25)
-        self.speed_box.setSuffix(" x")
-        self.speed_box.setValue(1.0)
-        self.speed_box.valueChanged.connect(self.set_speed)
-        bar.addWidget(self.speed_box)
-        bar.addWidget(QLabel(" accumulate "))
-        self.accum_box = QSpinBox()
-        self.accum_box.setRange(5, 1000)
-        self.accum_box.setSingleStep(10)
-        self.accum_box.setSuffix(" ms")
-        self.accum_box.setValue(accumulate_ms)
-        bar.addWidget(self.accum_box)
-        self.noise_box = QCheckBox("noise filter")
-        self.noise_box.setChecked(noise_filter)
-        self.noise_box.toggled.connect(self.set_noise_filter)
-        bar.addWidget(self.noise_box)
-
-        self.event_view = EventView()
-        self.spike_panel: SpikePanel | None = None
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.event_view)
-        self.splitter.addWidget(QWidget())
-        self.setCentralWidget(self.splitter)
-        self._make_spike_panel()
-        self.status = QLabel("no source: open a file or a camera")
-        self.statusBar().addWidget(self.status, 1)
+        build_window(self, noise_filter, accumulate_ms)
+        self.model_input = False
 
     def _make_spike_panel(self) -> None:
-        if self.checkpoint is None:
-            return
-        model = self.checkpoint.model
-        panel = SpikePanel(tuple(model.layer_names), tuple(model.layer_neurons))
-        old = self.splitter.widget(1)
-        self.splitter.replaceWidget(1, panel)
-        if old is not None:
-            old.deleteLater()
-        self.spike_panel = panel
-        self.splitter.setSizes([680, 500])
+        make_spike_panel(self)
 
     # ------------------------------------------------------------------ errors
     def show_error(self, message: str) -> None:
@@ -225,13 +156,32 @@ class MainWindow(QMainWindow):
         self.act_pause.setChecked(False)
         self.act_pause.setText("Pause")
         self.act_pause.blockSignals(False)
+        self._clear_run_views()
+        self._show_source(qworker.worker, live)
+        self.setWindowTitle(f"asa-live - {name}")
+        return True
+
+    def _show_source(self, worker: PipelineWorker, live: bool) -> None:
+        """Timeline range, sensor line and grey frames of the source just opened."""
+        source = worker.source
+        self.timeline.reset(source_time_range_us(source))
+        # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
+        self.timeline.set_seek_available(not live and hasattr(worker, "seek"))
+        camera = getattr(source_attr(source, "info"), "camera_name", None)
+        self.model_info.set_sensor(camera or ("camera" if live else None), worker.sensor_size)
+        path = source_attr(source, "path")
+        self.aps = None if path is None else ApsFrames.from_aedat4(path)
+        self.act_aps.setEnabled(self.aps is not None)
+
+    def _clear_run_views(self) -> None:
+        """A new run: overlay, plots, timeline and every status field start from zero."""
         self.latest = None
         self.event_view.overlay.set_report(None, ())
         self.event_view.overlay.message = "waiting for events"
         if self.spike_panel is not None:
             self.spike_panel.clear()
-        self.setWindowTitle(f"asa-live - {name}")
-        return True
+        self.status.clear(self.source_name)
+        self.timeline.rewind()
 
     def open_file(self, path: str | Path, loop: bool = False, speed: float | None = None) -> bool:
         """Replay a recording (labels CSV beside it picked up automatically)."""
@@ -313,14 +263,26 @@ class MainWindow(QMainWindow):
             self.spike_panel.clear()
 
     def restart(self) -> None:
+        """Start the source over with a fresh pipeline: state, stats and views all reset."""
         if self.worker is None:
             return
         self.set_paused(False)
+        if self._reopen is not None:
+            self._reopen()  # a new PipelineWorker: every counter starts at zero
+            return
         self.worker.restart()
-        if self.spike_panel is not None:
-            self.spike_panel.clear()
-        self.latest = None
-        self.event_view.overlay.set_report(None, ())
+        self._clear_run_views()
+
+    def seek(self, t_us: int) -> None:
+        """The timeline asked for ``t_us`` (source clock); needs ``PipelineWorker.seek``."""
+        seek = getattr(self.worker, "seek", None)
+        if seek is None:
+            self.statusBar().showMessage(
+                "Seeking is not available in this build: use Restart (Shift+R).", 5000
+            )
+            return
+        seek(int(t_us))
+        self._clear_run_views()
 
     def set_speed(self, speed: float) -> None:
         if self.speed_box.value() != speed:
@@ -330,12 +292,37 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.set_speed(float(speed))
 
+    def step_speed(self, faster: bool) -> None:
+        if self.speed_box.isEnabled():
+            self.set_speed(next_speed(self.speed_box.value(), faster))
+
+    def step_accumulation(self, factor: float) -> None:
+        self.accum_box.setValue(round(self.accum_box.value() * factor))
+
     def set_noise_filter(self, enabled: bool) -> None:
-        if self.noise_box.isChecked() != enabled:
-            self.noise_box.setChecked(enabled)
-            return  # the toggled signal calls us again
+        for control in (self.noise_box, self.act_noise):
+            if control.isChecked() != enabled:
+                control.blockSignals(True)
+                control.setChecked(enabled)
+                control.blockSignals(False)
         if self.worker is not None:
             self.worker.set_noise_filter(enabled)
+
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def set_model_input(self, on: bool) -> None:
+        """Show the network's binned input frames instead of the accumulated events."""
+        self.model_input = on
+        self.redraw()
+
+    def show_help(self) -> None:
+        if self.help_box is None:
+            box = QMessageBox(QMessageBox.Icon.NoIcon, "asa-live: help", help_html(), parent=self)
+            box.setWindowModality(Qt.WindowModality.NonModal)
+            self.help_box = box
+        self.help_box.show()
+        self.help_box.raise_()
 
     def start_recording(self, path: str | Path) -> bool:
         if self.worker is None:
@@ -395,32 +382,42 @@ class MainWindow(QMainWindow):
             self.latest = reports[-1]
             self.reports_drawn += len(reports)
             self.event_view.overlay.set_report(self.latest, worker.class_names)
-        accumulate_us = self.accum_box.value() * 1000
-        self.event_view.set_image(worker.accumulator.render(accumulate_us))
+            self.timeline.set_position(self.latest.t_end_us)
+        self.event_view.set_image(self.frame_image(worker))
         now = time.perf_counter()
         if self.spike_panel is not None and now >= self._next_panel:
             self._next_panel = now + 1.0 / PANEL_HZ
             self.spike_panel.redraw()
         if now >= self._next_status:
             self._next_status = now + 1.0 / STATUS_HZ
-            self.status.setText(self.status_text())
+            self.status.update(self.source_name, worker.stats(), worker.recording)
+
+    def frame_image(self, worker: PipelineWorker) -> Any:
+        """The picture: the model's input frame, or the events (on a grey frame if any)."""
+        rgb, mode = compose_picture(
+            worker.accumulator,
+            self.latest,
+            downsample=self.checkpoint.binning.downsample,
+            accumulate_us=self.accum_box.value() * 1000,
+            model_input=self.model_input,
+            grey=self.grey_frame(worker),
+            adapter=None if worker.ingest is None else worker.ingest.adapter,
+        )
+        self.event_view.mode_label.setText(mode)
+        return rgb
+
+    def grey_frame(self, worker: PipelineWorker) -> Any:
+        """The APS frame to draw under the events, or None (none, or switched off)."""
+        if not self.act_aps.isChecked():
+            return None
+        if self.aps is not None and self.latest is not None:
+            return self.aps.at(self.latest.t_end_us)
+        # The hook for live cameras: a source that exposes grey frames sets ``latest_frame``
+        # ([H, W] uint8, sensor pixels); the camera source does not yet.
+        return getattr(worker.source, "latest_frame", None)
 
     def status_text(self) -> str:
-        worker = self.worker
-        if worker is None:
-            return "no source"
-        s = worker.stats()
-        p50 = "-" if s.latency_p50_ms != s.latency_p50_ms else f"{s.latency_p50_ms:.1f}"
-        p95 = "-" if s.latency_p95_ms != s.latency_p95_ms else f"{s.latency_p95_ms:.1f}"
-        state = "paused" if s.paused else ("running" if s.running else "stopped")
-        acc = "" if s.accuracy is None else f" | acc {100 * s.accuracy:.1f}%"
-        rec = " | REC" if worker.recording else ""
-        return (
-            f"{self.source_name}: {state} | {s.event_rate / 1e3:7.1f} kev/s | "
-            f"{s.windows_per_s:5.1f} win/s | latency p50 {p50} p95 {p95} ms | "
-            f"dropped {s.dropped_windows} merged {s.merged_windows} | "
-            f"source {s.source_s:6.1f} s / wall {s.wall_s:6.1f} s{acc}{rec}"
-        )
+        return self.status.text() if self.worker is not None else "no source"
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.timer.stop()

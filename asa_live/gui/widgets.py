@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PyQt6.QtCore import QRectF
+from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from asa_live.pipeline.report import WindowReport
+from asa_live.gui.overlay import PredictionOverlay
 
 ON_COLOUR = QColor(255, 176, 32)
 OFF_COLOUR = QColor(40, 140, 255)
@@ -41,112 +41,44 @@ def trailing_mean(values: np.ndarray, n: int) -> np.ndarray:
     return out / counts
 
 
-def pretty(name: str | None) -> str:
-    return "-" if not name else name.replace("_", " ")
-
-
-class PredictionOverlay(QWidget):
-    """Top-left overlay on the event view: prediction + confidence, top-3 bars, ground truth."""
-
-    WIDTH = 320
-    HEIGHT = 178
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.resize(self.WIDTH, self.HEIGHT)
-        self.report: WindowReport | None = None
-        self.class_names: tuple[str, ...] = ()
-        self.message = "waiting for events"
-
-    def set_report(self, report: WindowReport | None, class_names: tuple[str, ...]) -> None:
-        self.report = report
-        self.class_names = class_names
-        self.update()
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 170))
-        p.drawRoundedRect(QRectF(0, 0, self.width(), self.height()), 8, 8)
-        big, small = QFont(), QFont()
-        big.setPointSize(15)
-        big.setBold(True)
-        small.setPointSize(9)
-        r = self.report
-        p.setPen(QColor(235, 235, 235))
-        p.setFont(big)
-        if r is None:
-            p.drawText(12, 30, self.message)
-            p.end()
-            return
-        title = pretty(r.prediction) if r.prediction else "no gesture (silent output)"
-        # Long class names ("right arm counter clockwise") shrink to fit instead of being cut.
-        while (
-            big.pointSize() > 9 and QFontMetrics(big).horizontalAdvance(title) > self.width() - 24
-        ):
-            big.setPointSize(big.pointSize() - 1)
-        p.setFont(big)
-        p.drawText(12, 30, title)
-        p.setFont(small)
-        p.setPen(QColor(190, 190, 190))
-        p.drawText(12, 50, f"confidence {r.confidence:.2f}")
-        scores = np.asarray(r.scores, dtype=np.float64)
-        order = np.argsort(-scores)[:3] if scores.size else []
-        top = float(scores[order[0]]) if len(order) else 0.0
-        for rank, cid in enumerate(order):
-            y = 62 + rank * 26
-            frac = float(scores[cid]) / top if top > 0 else 0.0
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(255, 255, 255, 30))
-            p.drawRect(QRectF(12, y, self.width() - 24, 9))
-            p.setBrush(ON_COLOUR if rank == 0 else QColor(200, 140, 40))
-            p.drawRect(QRectF(12, y, frac * (self.width() - 24), 9))
-            p.setPen(QColor(220, 220, 220))
-            name = self.class_names[cid] if cid < len(self.class_names) else str(cid)
-            p.drawText(12, y + 21, f"{pretty(name)}  {scores[cid]:.2f}")
-        if r.truth_name is not None:
-            colour = QColor(110, 220, 110) if r.class_id == r.truth else QColor(255, 100, 100)
-            p.setPen(colour)
-            p.drawText(12, self.height() - 12, f"truth: {pretty(r.truth_name)}")
-        else:
-            p.setPen(QColor(150, 150, 150))
-            p.drawText(12, self.height() - 12, "truth: (no label here)")
-        p.end()
-
-
 class EventView(QWidget):
-    """Events as an image (ON amber, OFF blue), with the prediction overlay on top."""
+    """Events as an image (ON amber, OFF blue) with the movable prediction overlay on top.
+
+    The ON/OFF legend and what the image shows ("events" or "model input") sit in a row
+    below the image, never over it.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         self.graphics = pg.GraphicsLayoutWidget()
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.view.setMenuEnabled(False)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
-        layout.addWidget(self.graphics)
+        layout.addWidget(self.graphics, 1)
         self.overlay = PredictionOverlay(self.graphics)
-        self.overlay.move(10, 10)
-        legend = QLabel(
+        self.overlay.reset_position()
+        row = QHBoxLayout()
+        row.setContentsMargins(6, 0, 6, 2)
+        self.legend = QLabel(
             "<span style='color:#ffb020'>&#9632; ON</span>&nbsp;&nbsp;"
-            "<span style='color:#288cff'>&#9632; OFF</span>",
-            self.graphics,
+            "<span style='color:#288cff'>&#9632; OFF</span>"
         )
-        legend.setStyleSheet("background: rgba(0,0,0,150); color: #ddd; padding: 3px;")
-        legend.adjustSize()
-        self.legend = legend
+        self.mode_label = QLabel("events")
+        self.mode_label.setStyleSheet("color: #999;")
+        row.addWidget(self.legend)
+        row.addStretch(1)
+        row.addWidget(self.mode_label)
+        layout.addLayout(row)
         self.set_image(np.zeros((128, 128, 3), dtype=np.uint8))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        self.legend.move(
-            self.graphics.width() - self.legend.width() - 10,
-            self.graphics.height() - self.legend.height() - 10,
-        )
+        # keep the overlay inside the view when the window shrinks
+        self.overlay.move_within(self.overlay.pos())
 
     def set_image(self, rgb: np.ndarray) -> None:
         """``rgb [H, W, 3]`` uint8; fixed levels, so no per-frame autoscaling."""
@@ -169,11 +101,13 @@ class SpikePanel(QWidget):
         layer_neurons: tuple[int, ...],
         history: int = 400,
         parent: QWidget | None = None,
+        window_us: int = 15_000,
     ) -> None:
         super().__init__(parent)
         self.layer_names = layer_names
         self.neurons = np.asarray(layer_neurons, dtype=np.float64)
         self.capacity = history
+        self.window_s = window_us / 1e6
         self._spikes = np.zeros((history, len(layer_names)), dtype=np.float64)
         self._count = 0
         self._head = 0
@@ -184,9 +118,7 @@ class SpikePanel(QWidget):
         self.nasfr_label = QLabel("NASFR: -")
         self.nasfr_label.setStyleSheet("color: #ddd; font-size: 13px;")
         layout.addWidget(self.nasfr_label)
-        self.bar_plot = pg.PlotWidget(
-            title=f"firing rate per layer (mean of the last {BAR_WINDOWS} windows)"
-        )
+        self.bar_plot = pg.PlotWidget(title=f"firing rate per layer (last {BAR_WINDOWS} windows)")
         # Plain numbers on the axes (pyqtgraph would rescale them to "x0.001" units).
         self.bar_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bar_plot.setMouseEnabled(False, False)
@@ -200,19 +132,23 @@ class SpikePanel(QWidget):
         self.bar_plot.setYRange(0, 0.1, padding=0)
         self.bar_plot.setLabel("left", "spikes / neuron")
         layout.addWidget(self.bar_plot, 2)
-        # No legend: the curves take the colours of the bars above, which are named.
+        span_s = history * self.window_s
         self.history_plot = pg.PlotWidget(
-            title=f"history, last {history} windows ({SMOOTH_WINDOWS}-window mean)"
+            title=f"history, {span_s:.1f} s ({SMOOTH_WINDOWS}-window mean)"
         )
         self.history_plot.getAxis("left").enableAutoSIPrefix(False)
         self.history_plot.setMouseEnabled(False, False)
         self.history_plot.hideButtons()
         self.history_plot.setLabel("left", "spikes / neuron")
-        self.history_plot.setLabel("bottom", "windows ago")
-        self.history_plot.setXRange(-history, 0, padding=0)
+        self.history_plot.setLabel("bottom", "time (s, 0 = now)")
+        self.history_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.history_plot.setXRange(-span_s, 0, padding=0)
+        self.legend = self.history_plot.addLegend(offset=(-8, 4), colCount=min(3, len(layer_names)))
         self.curves = [
-            self.history_plot.plot(pen=pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1.5))
-            for i in range(len(layer_names))
+            self.history_plot.plot(
+                pen=pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1.5), name=name
+            )
+            for i, name in enumerate(layer_names)
         ]
         layout.addWidget(self.history_plot, 3)
         self._bar_top = 0.1
@@ -270,11 +206,11 @@ class SpikePanel(QWidget):
             self._bar_top = want
             self.bar_plot.setYRange(0, want, padding=0)
         smooth = trailing_mean(rates, SMOOTH_WINDOWS)
-        top = max(0.005, float(smooth.max()) * 1.1)
+        top = max(0.005, float(smooth.max()) * 1.4)  # headroom for the legend
         if top > self._hist_top or top < 0.5 * self._hist_top:
             self._hist_top = top
             self.history_plot.setYRange(0, top, padding=0)
-        xs = np.arange(-len(rates) + 1, 1)
+        xs = np.arange(-len(rates) + 1, 1) * self.window_s
         for i, curve in enumerate(self.curves):
             curve.setData(xs, smooth[:, i])
         recent, total = self.nasfr()

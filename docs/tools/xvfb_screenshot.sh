@@ -53,7 +53,12 @@ if ! kill -0 "$APP_PID" 2>/dev/null; then
     echo "xvfb_screenshot.sh: asa-live exited early (see its message above)" >&2
     exit 1
 fi
-DISPLAY=":$DISPLAY_NUM" import -window root "$OUT_DIR/gui_replay.png"
+# The window may still be mapping on a loaded machine: grab until the screen is not blank.
+for _ in $(seq 40); do
+    DISPLAY=":$DISPLAY_NUM" import -window root "$OUT_DIR/gui_replay.png"
+    [[ $(identify -format %k "$OUT_DIR/gui_replay.png") -gt 50 ]] && break
+    sleep 0.5
+done
 kill "$APP_PID"
 wait "$APP_PID" 2>/dev/null || true
 APP_PID=""
@@ -62,6 +67,5 @@ echo "wrote $OUT_DIR/gui_replay.png"
 # 2. The offscreen rendering of the same window (no X server needed); it starts about 1 s
 #    sooner than the X11 window, hence one second less.
 QT_QPA_PLATFORM=offscreen "$ASA_LIVE" --replay "$RECORDING" "${MODEL_ARGS[@]}" \
-    --screenshot "$OUT_DIR/gui_offscreen.png" --screenshot-after "$((SECONDS_TO_RUN - 1))" \
-    2> >(grep -v propagateSizeHints >&2)
+    --screenshot "$OUT_DIR/gui_offscreen.png" --screenshot-after "$((SECONDS_TO_RUN - 1))"
 echo "wrote $OUT_DIR/gui_offscreen.png"
