@@ -38,8 +38,13 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's and epilog's line breaks (the examples stay readable)."""
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph text; keeps text with line breaks as written (examples stay readable)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _parse_float(text: str) -> float:
