@@ -336,8 +336,11 @@ def write_aedat31(
             f.write(body[a:b].tobytes())
 
 
-def read_labels_csv(path: str | os.PathLike) -> np.ndarray:
-    """Read an IBM labels CSV into a LABEL_DTYPE array (class_id 0..10, start_us, end_us).
+def read_labels_csv(path: str | os.PathLike, num_classes: int = _NUM_CLASSES) -> np.ndarray:
+    """Read an IBM labels CSV into a LABEL_DTYPE array (class_id 0..num_classes-1, start_us, end_us).
+
+    ``num_classes``: classes in the CSV are 1..num_classes (11 for DVS128 Gesture; a recordings
+    folder with its own ``classes.txt`` passes the length of that list).
 
     The header ``class,startTime_usec,endTime_usec`` is required. Bad rows are skipped with a
     warning naming the line; InputFileError if the file is missing, has no such header, or
@@ -378,8 +381,8 @@ def read_labels_csv(path: str | os.PathLike) -> np.ndarray:
             except ValueError:
                 problem = "holds a value that is not an integer"
             else:
-                if not 1 <= cls <= _NUM_CLASSES:
-                    problem = f"has class {cls}, expected 1..{_NUM_CLASSES}"
+                if not 1 <= cls <= num_classes:
+                    problem = f"has class {cls}, expected 1..{num_classes}"
                 elif start < 0 or end >= 1 << 62:
                     problem = "has a time outside 0..2^62 us"
                 elif end <= start:
@@ -394,12 +397,14 @@ def read_labels_csv(path: str | os.PathLike) -> np.ndarray:
     if not rows:
         raise InputFileError(
             f"The labels file '{path}' has no valid row: expected rows 'class,start_us,end_us' "
-            "with class 1..11 and end after start."
+            f"with class 1..{num_classes} and end after start."
         )
     return np.array(rows, dtype=LABEL_DTYPE)
 
 
-def write_labels_csv(path: str | os.PathLike, labels: np.ndarray) -> None:
+def write_labels_csv(
+    path: str | os.PathLike, labels: np.ndarray, num_classes: int = _NUM_CLASSES
+) -> None:
     """Write a LABEL_DTYPE array as an IBM labels CSV (classes written as class_id + 1)."""
     labels = np.asarray(labels)
     if labels.dtype.names is None or not set(LABEL_DTYPE.names) <= set(labels.dtype.names):
@@ -407,8 +412,8 @@ def write_labels_csv(path: str | os.PathLike, labels: np.ndarray) -> None:
     lines = ["class,startTime_usec,endTime_usec"]
     for row in labels:
         cid = int(row["class_id"])
-        if not 0 <= cid < _NUM_CLASSES:
-            raise ValueError(f"write_labels_csv: class_id {cid} outside 0..{_NUM_CLASSES - 1}")
+        if not 0 <= cid < num_classes:
+            raise ValueError(f"write_labels_csv: class_id {cid} outside 0..{num_classes - 1}")
         lines.append(f"{cid + 1},{int(row['start_us'])},{int(row['end_us'])}")
     Path(path).write_text("\n".join(lines) + "\n", encoding="ascii")
 
