@@ -8,10 +8,24 @@ Given output spikes o[t] (per window, per class), the class scores are either
 
 The readout state is a value (``ReadoutState``) and the same ``update`` serves a whole offline
 sequence or one window at a time, so offline scores equal streaming scores bit for bit.
+
+The decision (``Readout.decide``) turns the scores y of the C gestures (+ 1 background output,
+the LAST one, when ``background``) into one outcome per window:
+    p = softmax(y / T)            (T = ``temperature``, fitted by model/calibration.py), or
+    p = y                         (``temperature`` None: an uncalibrated checkpoint; the raw rates)
+    shown = argmax_j p_j over all outputs;  abstain (class id -1, "no gesture") when
+        no output spiked in the readout span ("no_output"),
+        shown is the background output ("background"), or
+        p_shown < ``threshold`` ("low_confidence");
+    confidence = p_shown; when abstaining p_background (background checkpoints), 1 - p_top
+        (checkpoints without background: the mass off the top gesture, the MSP baseline's
+        no-gesture score, NOT a probability of "no gesture"), or ``no_output_confidence``
+        (no output: the validation frequency of "no gesture" among silent windows).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -21,6 +35,26 @@ import torch
 from asa_live.errors import ConfigError
 
 READOUT_KINDS = ("mean", "leaky")
+# Decision reasons, as stored in ``Decision.reason`` (codes) and reported (names).
+REASONS: tuple[str | None, ...] = (None, "background", "low_confidence", "no_output")
+REASON_NONE, REASON_BACKGROUND, REASON_LOW_CONFIDENCE, REASON_NO_OUTPUT = range(4)
+_SPEC_KEYS = ("kind", "windows", "decay", "background", "temperature", "threshold",
+              "no_output_confidence")  # fmt: skip
+
+
+class Decision(NamedTuple):
+    """One outcome per window; every field has the scores' leading shape ``[...]``.
+
+    ``class_id`` (int64, -1 = no gesture), ``confidence`` (probability of the shown outcome),
+    ``probs [..., C]`` (calibrated probabilities of the C gestures; all 0 without output),
+    ``p_background`` (0 without a background output), ``reason`` (int64 codes into REASONS).
+    """
+
+    class_id: torch.Tensor
+    confidence: torch.Tensor
+    probs: torch.Tensor
+    p_background: torch.Tensor
+    reason: torch.Tensor
 
 
 class ReadoutState(NamedTuple):
@@ -43,6 +77,10 @@ class Readout:
     kind: str = "mean"
     windows: int = 60
     decay: float = 0.9
+    background: bool = False
+    temperature: float | None = None
+    threshold: float = 0.0
+    no_output_confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in READOUT_KINDS:
@@ -51,6 +89,62 @@ class Readout:
             raise ConfigError(f"Readout windows must be an integer >= 1, got {self.windows}.")
         if not 0.0 <= self.decay < 1.0:
             raise ConfigError(f"Readout decay must be in [0, 1), got {self.decay}.")
+        if not isinstance(self.background, bool):
+            raise ConfigError(f"Readout background must be true or false, got {self.background!r}.")
+        t = self.temperature
+        if t is not None and not (_is_number(t) and math.isfinite(t) and t > 0):
+            raise ConfigError(f"Readout temperature must be a finite number > 0, got {t!r}.")
+        for name in ("threshold", "no_output_confidence"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0.0 <= value <= 1.0):
+                raise ConfigError(f"Readout {name} must be a number in [0, 1], got {value!r}.")
+
+    def num_outputs(self, num_gestures: int) -> int:
+        """Network outputs for ``num_gestures`` gesture classes (+1 with a background output)."""
+        return num_gestures + int(self.background)
+
+    def to_spec(self) -> dict[str, Any]:
+        """The JSON dict stored as ``provenance["readout"]`` (read by readout_from_provenance)."""
+        return {k: getattr(self, k) for k in _SPEC_KEYS}
+
+    def targets(self, labels: torch.Tensor, num_gestures: int) -> torch.Tensor:
+        """Training targets: gesture labels as they are, ``-1`` (no gesture) -> the background
+        index when there is a background output, else -1 (no loss)."""
+        if not self.background:
+            return labels
+        return torch.where(labels < 0, torch.full_like(labels, num_gestures), labels)
+
+    def probabilities(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores [..., C_out]`` -> probabilities over all outputs (raw scores if uncalibrated)."""
+        if self.temperature is None:
+            return scores.float().clamp(0.0, 1.0)
+        return torch.softmax(scores.float() / self.temperature, dim=-1)
+
+    def decide(self, scores: torch.Tensor) -> Decision:
+        """The outcome of each window from its readout scores ``[..., C_out]`` (module doc)."""
+        scores = torch.as_tensor(scores)
+        p = self.probabilities(scores)
+        silent = ~(scores > 0).any(-1)
+        n_gestures = p.shape[-1] - int(self.background)
+        if n_gestures < 1:
+            raise ValueError(f"decide needs at least one gesture output, got {tuple(p.shape)}")
+        shown = p.argmax(-1)
+        p_shown = p.gather(-1, shown[..., None])[..., 0]
+        p_bg = p[..., -1] if self.background else torch.zeros_like(p_shown)
+        probs = torch.where(silent[..., None], torch.zeros_like(p), p)[..., :n_gestures]
+        reason = torch.full_like(shown, REASON_NONE)
+        reason[p_shown < self.threshold] = REASON_LOW_CONFIDENCE
+        if self.background:
+            reason[shown == n_gestures] = REASON_BACKGROUND
+        reason[silent] = REASON_NO_OUTPUT
+        abstain = reason != REASON_NONE
+        off_top = p_bg if self.background else 1.0 - p_shown
+        confidence = torch.where(abstain, off_top, p_shown)
+        confidence = torch.where(
+            silent, torch.full_like(p_shown, self.no_output_confidence), confidence
+        )
+        class_id = torch.where(abstain, torch.full_like(shown, -1), shown)
+        return Decision(class_id, confidence, probs, torch.where(silent, 0.0, p_bg), reason)
 
     def init(
         self, batch: int, num_classes: int, device: torch.device | str | None = None
@@ -96,18 +190,27 @@ class Readout:
         return self.scores(spikes)[:, -1]
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def readout_from_provenance(provenance: Mapping[str, Any] | None) -> Readout:
     """The one readout of a checkpoint: the live app, evaluation and training all call this.
 
-    Looked up in the checkpoint's provenance: ``readout`` (``{"kind", "windows", "decay"}``,
-    written by every current checkpoint); else, for older checkpoints, the training config's
+    Looked up in the checkpoint's provenance: ``readout`` (``Readout.to_spec()``: ``kind``,
+    ``windows``, ``decay`` and the decision fields ``background``, ``temperature``,
+    ``threshold``, ``no_output_confidence``); else, for older checkpoints, the training config's
     ``readout_windows`` / ``readout_kind`` / ``readout_decay`` (what the streaming evaluation
     used); else the documented default ``Readout()`` (running mean over 60 windows).
+    A decision field that is absent takes its default, which is how every checkpoint written
+    before "no gesture" existed decides: no background output, uncalibrated (the confidence is
+    the raw readout rate), threshold 0 (so it abstains only while its output is silent).
+    Another ``background`` than a bool, or a value out of range, raises ConfigError.
     """
     provenance = provenance if isinstance(provenance, Mapping) else {}
     spec = provenance.get("readout")
     if isinstance(spec, Mapping):
-        return Readout(**{k: spec[k] for k in ("kind", "windows", "decay") if k in spec})
+        return Readout(**{k: spec[k] for k in _SPEC_KEYS if k in spec})
     config = provenance.get("config")
     if isinstance(config, Mapping) and "readout_windows" in config:
         kw: dict[str, Any] = {"windows": int(config["readout_windows"])}
