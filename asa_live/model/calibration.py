@@ -71,7 +71,7 @@ def _fit_set(
 
 
 def fit_temperature(
-    scores: torch.Tensor, labels: torch.Tensor, background: bool, iterations: int = 80
+    scores: torch.Tensor, labels: torch.Tensor, background: bool, iterations: int = 50
 ) -> float:
     """The temperature minimising the validation NLL (``scores [..., C_out]``, ``labels
     [...]``, -1 = no gesture); 1.0 when no window has output."""
