@@ -101,9 +101,9 @@ def fit_temperature(
 def shown_gesture_probability(readout: Readout, scores: torch.Tensor) -> np.ndarray:
     """``[...]`` probability of the shown gesture where the readout at threshold 0 shows one,
     else -inf (a window the threshold can never turn into a false alarm)."""
-    decision = dataclasses.replace(readout, threshold=0.0).decide(torch.as_tensor(scores))
-    shown = (decision.reason == REASON_NONE).numpy()
-    return np.where(shown, decision.confidence.double().numpy(), -np.inf)
+    decision = dataclasses.replace(readout, threshold=0.0).decide(scores)
+    shown = decision.reason == REASON_NONE
+    return np.where(shown, decision.confidence.astype(np.float64), -np.inf)
 
 
 def false_alarm_curve(
@@ -204,7 +204,7 @@ def calibrate(
         "val_negative_minutes": sum(int(s.shape[0]) for s in negative_scores) * window_us / 60e6,
         "val_nll_before": temperature_nll(scores, labels, 1.0, background),
         "val_nll_after": temperature_nll(scores, labels, temperature, background),
-        "val_gesture_windows_shown": float((decided[gestures] >= 0).float().mean())
+        "val_gesture_windows_shown": float((decided[gestures.numpy()] >= 0).mean())
         if gestures.any()
         else None,
     }

@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
+from asa_live.classes import NO_GESTURE_ID
 from asa_live.errors import ConfigError
 
 READOUT_KINDS = ("mean", "leaky")
@@ -43,18 +45,18 @@ _SPEC_KEYS = ("kind", "windows", "decay", "background", "temperature", "threshol
 
 
 class Decision(NamedTuple):
-    """One outcome per window; every field has the scores' leading shape ``[...]``.
+    """One outcome per window (numpy); every field has the scores' leading shape ``[...]``.
 
     ``class_id`` (int64, -1 = no gesture), ``confidence`` (probability of the shown outcome),
-    ``probs [..., C]`` (calibrated probabilities of the C gestures; all 0 without output),
+    ``probs [..., C]`` (float32 calibrated probabilities of the C gestures; 0 without output),
     ``p_background`` (0 without a background output), ``reason`` (int64 codes into REASONS).
     """
 
-    class_id: torch.Tensor
-    confidence: torch.Tensor
-    probs: torch.Tensor
-    p_background: torch.Tensor
-    reason: torch.Tensor
+    class_id: np.ndarray
+    confidence: np.ndarray
+    probs: np.ndarray
+    p_background: np.ndarray
+    reason: np.ndarray
 
 
 class ReadoutState(NamedTuple):
@@ -114,37 +116,46 @@ class Readout:
             return labels
         return torch.where(labels < 0, torch.full_like(labels, num_gestures), labels)
 
-    def probabilities(self, scores: torch.Tensor) -> torch.Tensor:
-        """``scores [..., C_out]`` -> probabilities over all outputs (raw scores if uncalibrated)."""
+    def probabilities(self, scores: torch.Tensor | np.ndarray) -> np.ndarray:
+        """``scores [..., C_out]`` -> float32 probabilities over all outputs (the raw scores,
+        clipped to [0, 1], when uncalibrated)."""
+        y = _as_float32(scores)
         if self.temperature is None:
-            return scores.float().clamp(0.0, 1.0)
-        return torch.softmax(scores.float() / self.temperature, dim=-1)
+            return np.clip(y, 0.0, 1.0)
+        z = y / np.float32(self.temperature)
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
 
-    def decide(self, scores: torch.Tensor) -> Decision:
-        """The outcome of each window from its readout scores ``[..., C_out]`` (module doc)."""
-        scores = torch.as_tensor(scores)
-        p = self.probabilities(scores)
-        silent = ~(scores > 0).any(-1)
+    def decide(self, scores: torch.Tensor | np.ndarray) -> Decision:
+        """The outcome of each window from its readout scores ``[..., C_out]`` (module doc).
+
+        numpy on purpose: the live app decides one window at a time, where a dozen torch ops
+        on a 12-vector cost about ten times as much as the same numpy ops.
+        """
+        y = _as_float32(scores)
+        p = self.probabilities(y)
         n_gestures = p.shape[-1] - int(self.background)
         if n_gestures < 1:
-            raise ValueError(f"decide needs at least one gesture output, got {tuple(p.shape)}")
+            raise ValueError(f"decide needs at least one gesture output, got {p.shape}")
+        silent = ~(y > 0).any(-1)
         shown = p.argmax(-1)
-        p_shown = p.gather(-1, shown[..., None])[..., 0]
-        p_bg = p[..., -1] if self.background else torch.zeros_like(p_shown)
-        probs = torch.where(silent[..., None], torch.zeros_like(p), p)[..., :n_gestures]
-        reason = torch.full_like(shown, REASON_NONE)
-        reason[p_shown < self.threshold] = REASON_LOW_CONFIDENCE
+        p_shown = np.take_along_axis(p, shown[..., None], -1)[..., 0]
+        p_bg = p[..., -1] if self.background else np.zeros_like(p_shown)
+        reason = np.where(p_shown < np.float32(self.threshold), REASON_LOW_CONFIDENCE, REASON_NONE)
         if self.background:
             reason[shown == n_gestures] = REASON_BACKGROUND
         reason[silent] = REASON_NO_OUTPUT
         abstain = reason != REASON_NONE
-        off_top = p_bg if self.background else 1.0 - p_shown
-        confidence = torch.where(abstain, off_top, p_shown)
-        confidence = torch.where(
-            silent, torch.full_like(p_shown, self.no_output_confidence), confidence
+        confidence = np.where(abstain, p_bg if self.background else 1.0 - p_shown, p_shown)
+        confidence[silent] = self.no_output_confidence
+        probs = np.where(silent[..., None], np.float32(0.0), p[..., :n_gestures])
+        return Decision(
+            np.where(abstain, NO_GESTURE_ID, shown).astype(np.int64),
+            confidence.astype(np.float32),
+            probs.astype(np.float32),
+            np.where(silent, np.float32(0.0), p_bg).astype(np.float32),
+            reason.astype(np.int64),
         )
-        class_id = torch.where(abstain, torch.full_like(shown, -1), shown)
-        return Decision(class_id, confidence, probs, torch.where(silent, 0.0, p_bg), reason)
 
     def init(
         self, batch: int, num_classes: int, device: torch.device | str | None = None
@@ -188,6 +199,12 @@ class Readout:
     def final_scores(self, spikes: torch.Tensor) -> torch.Tensor:
         """Offline decision of a clip: the score at its last window, ``[N, C]``."""
         return self.scores(spikes)[:, -1]
+
+
+def _as_float32(scores: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(scores, torch.Tensor):
+        scores = scores.detach().cpu().numpy()
+    return np.asarray(scores, dtype=np.float32)
 
 
 def _is_number(value: object) -> bool:

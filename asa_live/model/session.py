@@ -140,15 +140,15 @@ class StreamingSession:
             scores, self._readout_state = self.readout.update(
                 out.output_spikes, self._readout_state
             )
-            decision = self.readout.decide(scores[0])
         self._state = out.state
         scores_np = scores[0].cpu().numpy()
+        decision = self.readout.decide(scores_np)
         spikes_np = out.output_spikes[0].cpu().numpy()
         layers_np = out.layer_spikes[0].cpu().numpy().round().astype(np.int64)
         class_ids = decision.class_id.tolist()
         confidences = decision.confidence.tolist()
         reasons = decision.reason.tolist()
-        probs_np = decision.probs.cpu().numpy()
+        probs_np = decision.probs
         results = []
         for i in range(chunk.shape[1]):
             results.append(

@@ -282,7 +282,7 @@ def streaming_protocol(
     for seq, run in zip(sequences, runs, strict=True):
         spikes = torch.from_numpy(run["output_spikes"])[None]
         scores = readout.scores(spikes)[0]  # [T, C_out]
-        pred = readout.decide(scores).class_id.numpy()  # -1: no gesture
+        pred = readout.decide(scores).class_id  # -1: no gesture
         if len(seq.segments):
             streams.append((scores, seq.window_labels))
         else:
@@ -430,7 +430,7 @@ def _score_stream(
     """The scored windows of one stream (see ``no_gesture_report``); labels None = negative."""
     scores = torch.as_tensor(scores)
     decision = readout.decide(scores)
-    class_id = decision.class_id.numpy()
+    class_id = decision.class_id
     idle_abstain = active = None
     if labels is None:
         labels = np.full(class_id.shape, -1, dtype=np.int64)
@@ -444,9 +444,9 @@ def _score_stream(
         idle_abstain = class_id[gap] < 0
     n_gestures = scores.shape[-1] - int(readout.background)
     return {
-        "confidence": decision.confidence.double().numpy()[keep],
+        "confidence": decision.confidence.astype(np.float64)[keep],
         "hit": (class_id == labels)[keep],
-        "ours": decision.probs.amax(-1).double().numpy()[keep],
+        "ours": decision.probs.max(-1).astype(np.float64)[keep],
         "msp": msp_score(scores, n_gestures)[keep],
         "positive": (labels >= 0)[keep],
         "idle_abstain": idle_abstain,
