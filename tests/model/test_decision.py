@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from asa_live.classes import NO_GESTURE_ID
-from asa_live.errors import ConfigError
+from asa_live.errors import ConfigError, ModelFileError
 from asa_live.model import (
     BinningConfig,
     ModelConfig,
@@ -154,6 +154,22 @@ def test_checkpoint_with_background_output(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):  # dropping the background flag would mismatch the outputs
         store_readout(path, Readout())
     assert load_checkpoint(path).readout == calibrated  # the file is left as it was
+
+
+def test_loading_a_file_whose_outputs_do_not_match_its_readout(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    model = _model(4)
+    meta = {"format": 1, "model": model.config.to_dict(), "binning": BINNING.to_dict(),
+            "classes": list(NAMES), "provenance": {"readout": Readout().to_spec()}}  # fmt: skip
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"asa_live": json.dumps(meta)})
+    with pytest.raises(ModelFileError, match="3 classes"):
+        load_checkpoint(tmp_path / "bad.safetensors")
+    meta["provenance"]["readout"]["threshold"] = 7
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"asa_live": json.dumps(meta)})
+    with pytest.raises(ModelFileError, match="threshold"):
+        load_checkpoint(tmp_path / "bad.safetensors")
 
 
 def _report(**kw) -> WindowReport:
