@@ -129,8 +129,8 @@ class Readout:
     def decide(self, scores: torch.Tensor | np.ndarray) -> Decision:
         """The outcome of each window from its readout scores ``[..., C_out]`` (module doc).
 
-        numpy on purpose: the live app decides one window at a time, where a dozen torch ops
-        on a 12-vector cost about ten times as much as the same numpy ops.
+        numpy on purpose: the live app decides one window at a time, and on a 12-vector these
+        ops cost about a third of the same torch ops (measured here: 0.07 vs 0.19-0.26 ms).
         """
         y = _as_float32(scores)
         p = self.probabilities(y)
