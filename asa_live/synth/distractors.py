@@ -122,6 +122,4 @@ def make_distractor(kind: str, rng: np.random.Generator, wall: float) -> Distrac
         y0, freq, size = rng.uniform(90.0, 128.0), rng.uniform(0.3, 1.5), rng.uniform(0.7, 1.3)
     elif kind == "fan":
         freq, size = rng.uniform(0.5, 4.0), rng.uniform(0.8, 1.5)
-    return Distractor(
-        kind, x0, y0, size, speed, freq, rng.uniform(0.0, TWO_PI), value, value2
-    )
+    return Distractor(kind, x0, y0, size, speed, freq, rng.uniform(0.0, TWO_PI), value, value2)

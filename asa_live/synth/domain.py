@@ -176,7 +176,11 @@ def walk_in_out(
 
 def _resolve_elbows(body: Body, tracks: ArmTracks) -> ArmTracks:
     re, rh = elbow_ik(
-        tracks.right_shoulder, tracks.right_hand, body.upper_arm_len, body.forearm_len, RIGHT_ARM_SIDE
+        tracks.right_shoulder,
+        tracks.right_hand,
+        body.upper_arm_len,
+        body.forearm_len,
+        RIGHT_ARM_SIDE,
     )
     le, lh = elbow_ik(
         tracks.left_shoulder, tracks.left_hand, body.upper_arm_len, body.forearm_len, LEFT_ARM_SIDE

@@ -33,6 +33,7 @@ from asa_live.synth.render import Appearance, Lighting, Renderer, make_backgroun
 #: IBM's lighting tags (facts file): each picks a distribution of illumination and flicker.
 LIGHTING_TAGS: tuple[str, ...] = ("fluorescent", "fluorescent_led", "led", "lab", "natural")
 
+
 @dataclass(frozen=True)
 class SceneParams:
     """Everything about one synthetic session except the gestures' own motion.
@@ -115,7 +116,9 @@ def draw_scene_params(rng: np.random.Generator, **overrides) -> SceneParams:
     )
     randomize = overrides.get("randomize", 0)
     if randomize not in (0, 1):
-        raise ConfigError(f"randomize must be 0 (clean) or 1 (domain randomisation), got {randomize!r}.")
+        raise ConfigError(
+            f"randomize must be 0 (clean) or 1 (domain randomisation), got {randomize!r}."
+        )
     if randomize:
         params = replace(params, **draw_domain(domain_rng(rng)))
     checked = {}
@@ -337,5 +340,3 @@ def _contrasting(rng: np.random.Generator, wall: float, lo: float, hi: float) ->
         if abs(np.log(value / wall)) > 0.8:
             return value
     return hi if wall < 0.5 * (lo + hi) else lo
-
-

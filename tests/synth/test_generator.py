@@ -173,7 +173,7 @@ def test_overrides_and_bad_arguments():
     with pytest.raises(ConfigError, match="Unknown lighting"):
         generate_sample(0, 0, duration_us=SHORT_US, lighting="candle")
     with pytest.raises(ConfigError, match="class_id"):
-        generate_sample(11, 0)
+        generate_sample(15, 0)
     with pytest.raises(ConfigError, match="duration_us"):
         generate_sample(0, 0, duration_us=5)
     with pytest.raises(ConfigError, match="sensor_size"):
