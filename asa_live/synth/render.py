@@ -237,18 +237,30 @@ class Renderer:
         self._paint(img, rows, cols, _soft(inside, self.edge_ref), value)
 
     def shirt(self, xs: np.ndarray, ys: np.ndarray, fold_phase: float) -> np.ndarray | float:
-        """Shirt reflectance at reference points (relative to the body): prints and folds."""
+        """Shirt reflectance at reference points relative to the body: prints and folds.
+
+        ``xs`` ``[1, w]`` and ``ys`` ``[h, 1]``; every term is a sum of separable products
+        (sin(a + b) = sin a cos b + cos a sin b), so a frame costs a few outer products.
+        """
         look = self.look
         if look.print_contrast <= 0.0 and look.fold_depth <= 0.0:
             return look.shirt
-        ca, sa = np.cos(look.print_angle), np.sin(look.print_angle)
-        w = 2.0 * np.pi / look.print_period
-        pattern = np.tanh(3.0 * np.sin(w * (xs * ca + ys * sa)))
+        xs, ys = xs.astype(np.float32), ys.astype(np.float32)
+        ca, sa = np.float32(np.cos(look.print_angle)), np.float32(np.sin(look.print_angle))
+        w = np.float32(2.0 * np.pi / look.print_period)
+
+        def sin_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.sin(a) * np.cos(b) + np.cos(a) * np.sin(b)
+
+        tex = np.tanh(3.0 * sin_sum(w * ca * xs, w * sa * ys))
         if look.print_checks:
-            pattern = pattern * np.tanh(3.0 * np.sin(w * (ys * ca - xs * sa)))
-        folds = np.sin(2.0 * np.pi * xs / look.fold_period + fold_phase + 0.5 * np.sin(ys / 9.0))
-        tex = 1.0 + look.print_contrast * pattern + look.fold_depth * folds
-        return np.clip(look.shirt * tex, 0.02, 0.97).astype(np.float32)
+            tex *= np.tanh(3.0 * sin_sum(-w * sa * xs, w * ca * ys))
+        tex *= np.float32(look.print_contrast)
+        fold_x = np.float32(2.0 * np.pi / look.fold_period) * xs + np.float32(fold_phase)
+        tex += np.float32(look.fold_depth) * sin_sum(fold_x, 0.5 * np.sin(ys / np.float32(9.0)))
+        tex += np.float32(1.0)
+        tex *= np.float32(look.shirt)
+        return np.clip(tex, 0.02, 0.97, out=tex)
 
     def torso(self, img: np.ndarray, offset: np.ndarray, fold_phase: float = 0.0) -> None:
         body = self.body
