@@ -99,12 +99,23 @@ def generate_negative(
     elif kind == "walk_in_out":
         tracks = walk_in_out(scene.body, t_s, scene.rng, float(rng.choice([-1.0, 1.0])))
     if kind in _THINGS:
-        pool, most = _THINGS[kind]
-        pad = scene.renderer.pad
-        wall = float(np.median(scene.renderer.background[pad:-pad, pad:-pad]))
-        n = int(rng.integers(1, most + 1))
-        scene.renderer.distractors = tuple(
-            make_distractor(pool[int(rng.integers(0, len(pool)))], scene.rng, wall)
-            for _ in range(n)
-        )
+        _add_things(scene, kind, rng)
     return _sense(scene, tracks, frame_t_us, rng, duration_us)
+
+
+def _add_things(scene, kind: str, rng: np.random.Generator) -> None:
+    """Put the kind's moving things into the room (and a lamp's own strong flicker)."""
+    renderer = scene.renderer
+    pool, most = _THINGS[kind]
+    pad = renderer.pad
+    wall = float(np.median(renderer.background[pad:-pad, pad:-pad]))
+    n = int(rng.integers(1, most + 1))
+    renderer.distractors = tuple(
+        make_distractor(pool[int(rng.integers(0, len(pool)))], scene.rng, wall) for _ in range(n)
+    )
+    if kind == "flicker_lamp":
+        # The lamp itself flickers far more than the light it throws on the room (20-60 %).
+        cover = np.zeros((renderer.height, renderer.width), np.float32)
+        for lamp in renderer.distractors:
+            lamp.draw(renderer, cover, 0.0)
+        renderer.flicker_map = (cover / np.float32(0.95)) * np.float32(rng.uniform(0.2, 0.6))

@@ -69,7 +69,8 @@ def _flicker_substeps(scene: Scene, frame_step_us: float) -> int:
     Only randomised scenes do this (the clean generator keeps its exact old output).
     """
     light = scene.renderer.light
-    if not scene.params.randomize or light.flicker_depth <= 0.0:
+    flickers = light.flicker_depth > 0.0 or scene.renderer.flicker_map is not None
+    if not scene.params.randomize or not flickers:
         return 1
     return max(1, int(np.ceil(frame_step_us * 1e-6 * light.flicker_hz * 8.0)))
 
@@ -107,7 +108,12 @@ def _sense(
                 a = j / n_sub
                 t_us = t0 + a * (t1 - t0)
                 mix = (1.0 - a) * prev + a * frame
-                ev.append(dvs.step(mix * np.float32(renderer.gain(t_us * 1e-6)), t_us))
+                gain = renderer.gain(t_us * 1e-6)
+                ev.append(
+                    dvs.step(
+                        mix * (gain if isinstance(gain, np.ndarray) else np.float32(gain)), t_us
+                    )
+                )
             prev = frame
         parts.extend(e for e in ev if e.size)
         if progress is not None and k % 250 == 0:

@@ -112,6 +112,8 @@ class Renderer:
         # A static field (sensor px) added to shape distances: ragged, uneven outlines.
         self.ragged = None if ragged is None else ragged.astype(np.float32) / self.scale
         self.distractors = tuple(distractors)
+        # Extra flicker depth per pixel (a flickering lamp in view); None: the light's only.
+        self.flicker_map: np.ndarray | None = None
         ys = (self.y_ref - 63.5)[:, None] / 64.0
         xs = (self.x_ref - 63.5)[None, :] / 64.0
         illum = lighting.level * (1.0 + lighting.gradient_x * xs + lighting.gradient_y * ys)
@@ -373,14 +375,16 @@ class Renderer:
         )
         return img
 
-    def gain(self, t_s: float) -> float:
-        """Mains flicker of the light, ``1 + depth sin(2 pi f t + phase)``."""
+    def gain(self, t_s: float) -> float | np.ndarray:
+        """Mains flicker of the light, ``1 + depth sin(2 pi f t + phase)`` (``[H, W]`` with a
+        :attr:`flicker_map`, which adds its own depth where a lamp is in view)."""
         light = self.light
-        if light.flicker_depth <= 0.0:
+        if light.flicker_depth <= 0.0 and self.flicker_map is None:
             return 1.0
-        return 1.0 + light.flicker_depth * float(
-            np.sin(2 * np.pi * light.flicker_hz * t_s + light.flicker_phase)
-        )
+        wave = float(np.sin(2 * np.pi * light.flicker_hz * t_s + light.flicker_phase))
+        if self.flicker_map is None:
+            return 1.0 + light.flicker_depth * wave
+        return np.float32(1.0 + light.flicker_depth * wave) + self.flicker_map * np.float32(wave)
 
     def lit(self, tracks: ArmTracks | None, k: int, t_s: float, shake_px: np.ndarray) -> np.ndarray:
         """Linear intensity ``[H, W]`` float32 of frame ``k`` without the flicker."""
@@ -398,7 +402,9 @@ class Renderer:
         """
         gain = self.gain(t_s)
         img = self.lit(tracks, k, t_s, shake_px)
-        if gain != 1.0:
+        if isinstance(gain, np.ndarray):
+            img *= gain
+        elif gain != 1.0:
             img *= np.float32(gain)
         return img
 

@@ -40,6 +40,12 @@ def test_negative_scenes_show_what_they_say():
     # Walking in and out covers much of the width; a still subject stays put.
     walk = generate_negative("walk_in_out", 2, duration_us=1_500_000, **quiet)
     assert np.ptp(np.percentile(walk["x"], [5, 95])) > 60
+    # A flickering lamp: the event rate beats at twice the mains flicker (ON and OFF halves).
+    for seed in (0, 1):
+        lamp = generate_negative("flicker_lamp", seed, duration_us=500_000, **quiet)
+        counts = np.bincount(lamp["t"] // 1000, minlength=500)[:500].astype(float)
+        spectrum = np.abs(np.fft.rfft(counts - counts.mean()))
+        assert np.fft.rfftfreq(500, 1e-3)[np.argmax(spectrum)] in (200.0, 240.0)
     with pytest.raises(ConfigError, match="Unknown negative kind"):
         generate_negative("juggling", 0)
 
