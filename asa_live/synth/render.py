@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asa_live.synth.kinematics import ArmTracks, Body
+from asa_live.synth.body import ArmTracks, Body
 
 REFERENCE_SIZE = 128.0
 

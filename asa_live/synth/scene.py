@@ -24,10 +24,11 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from asa_live.errors import ConfigError
+from asa_live.synth.body import Body, draw_body
 from asa_live.synth.distractors import DISTRACTOR_KINDS, make_distractor
 from asa_live.synth.domain import Placement, vary_proportions
 from asa_live.synth.dvs import DvsParams, DvsPixelArray
-from asa_live.synth.kinematics import Body, draw_body, smooth_noise
+from asa_live.synth.kinematics import smooth_noise
 from asa_live.synth.render import Appearance, Lighting, Renderer, make_background
 
 #: IBM's lighting tags (facts file): each picks a distribution of illumination and flicker.

@@ -16,7 +16,8 @@ from asa_live.synth import (
     generate_recording,
     generate_sample,
 )
-from asa_live.synth.kinematics import draw_body, draw_style, gesture_motion
+from asa_live.synth.body import draw_body
+from asa_live.synth.kinematics import draw_style, gesture_motion
 from asa_live.synth.recording import build_scene, draw_scene_params
 
 SHORT_US = 300_000
