@@ -40,7 +40,10 @@ class SceneParams:
     """Everything about one synthetic session except the gestures' own motion.
 
     Any field can be fixed through ``**overrides`` of :func:`generate_sample` /
-    :func:`generate_recording`; the rest is drawn from the seed.
+    :func:`generate_recording`; the rest is drawn from the seed. The fields after
+    ``randomize`` are the randomisation factors (docs/synthetic.md has their ranges): their
+    defaults are the clean scene, :func:`draw_domain` draws them when ``randomize`` is 1.
+    Lengths are in reference pixels of the 128x128 frame; ``distance`` is a scale factor.
     """
 
     lighting: str
@@ -280,6 +283,7 @@ def build_scene(rng: np.random.Generator, sensor_size=(128, 128), **overrides) -
         ragged=_ragged_field(drng, width, height, params.ragged_px),
         distractors=things,
     )
+    spread_hot = bool(params.randomize) or params.hot_rate_max_hz != SceneParams.hot_rate_max_hz
     dvs_params = DvsParams(
         threshold_on=params.threshold_on,
         threshold_off=params.threshold_off,
@@ -287,8 +291,9 @@ def build_scene(rng: np.random.Generator, sensor_size=(128, 128), **overrides) -
         refractory_us=params.refractory_us,
         noise_rate_hz=params.noise_rate_hz,
         hot_pixels=params.hot_pixels,
-        hot_rate_hz=(1.0, params.hot_rate_max_hz) if params.randomize else (5.0, 60.0),
-        hot_rate_log_uniform=bool(params.randomize),
+        # Clean scenes keep their 5-60 Hz hot pixels unless the maximum rate is overridden.
+        hot_rate_hz=(1.0, params.hot_rate_max_hz) if spread_hot else (5.0, 60.0),
+        hot_rate_log_uniform=spread_hot,
     )
     try:
         dvs = DvsPixelArray(width, height, dvs_params, rng)

@@ -82,6 +82,14 @@ def test_hot_pixels_spread_over_decades_of_rate():
     assert np.all((dvs.hot_rate_hz >= 1.0) & (dvs.hot_rate_hz <= 2000.0))
 
 
+def test_hot_pixel_rate_override_works_in_a_clean_scene():
+    def hot_events(**kw):
+        return len(generate_sample(8, 3, duration_us=SHORT_US, noise_rate_hz=0, **kw))
+
+    # 30 pixels firing at up to 2 kHz (log-uniform) add thousands of events in 0.3 s.
+    assert hot_events(hot_pixels=30, hot_rate_max_hz=2000) > hot_events(hot_pixels=0) + 1000
+
+
 def test_flicker_is_sampled_between_frames():
     # ON events of a flickering static room must fall where the light rises. Sampling a
     # 100/120 Hz flicker only at the 250 Hz frames smears them (that is what randomize=0 keeps).
