@@ -375,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("outdir", help="output folder")
     _seed_opt(f, 7)
     f.add_argument(
-        "--n-per-class", type=int_in(1, 100), default=8,
+        "--n-per-class", type=int_in(1, 100), default=3,
         help="samples per class for the statistics (default: %(default)s)",
     )  # fmt: skip
     f.add_argument(
