@@ -34,7 +34,7 @@ from asa_live.model.readout import Readout
 from asa_live.synth import NEGATIVE_KINDS, TEST_SEEDS, generate_negative, generate_recording
 from asa_live.train.data.config import DataConfig
 from asa_live.train.data.frames import bin_recording
-from asa_live.train.data.sequences import LabelledSequence, window_labels_of
+from asa_live.train.data.sequences import LabelledSequence, sequence_from_arrays
 from asa_live.train.evaluation import run_sequences
 
 #: Offsets into TEST_SEEDS, away from the IBM-layout test trials (100_000 + 0..99) and the
@@ -53,7 +53,7 @@ class Evaluated:
     data: DataConfig
 
 
-def test_recordings(
+def held_out_recordings(
     count: int, gesture_ms: tuple[int, int] = (1500, 3000), classes: Sequence[int] | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` clean held-out recordings of every class in a shuffled order, with labels."""
@@ -80,31 +80,22 @@ def negative_streams(per_kind: int, duration_ms: int = 6000) -> list[tuple[str, 
     ]
 
 
-def to_sequence(name: str, events: np.ndarray, labels: np.ndarray | None, data: DataConfig):
+def to_sequence(
+    name: str, events: np.ndarray, labels: np.ndarray | None, data: DataConfig
+) -> LabelledSequence:
     """Bin a recording on the live path's grid; ``labels=None``: every window is "no gesture"."""
     if labels is None or len(labels) == 0:
-        binned = bin_recording(events, None, data, class_id=0)
-        frames = binned["frames"]
-        empty = np.zeros(0, dtype=binned["segments"].dtype)
-        return LabelledSequence(
-            name, frames, np.full(len(frames), -1), empty, int(binned["t0_us"]), data.window_us
-        )
-    binned = bin_recording(events, labels, data)
-    frames, segments = binned["frames"], binned["segments"]
-    return LabelledSequence(
-        name,
-        frames,
-        window_labels_of(segments, len(frames)),
-        segments,
-        int(binned["t0_us"]),
-        data.window_us,
-    )
+        arrays = bin_recording(events, None, data, class_id=0)
+        arrays["segments"] = arrays["segments"][:0]  # no gesture anywhere
+    else:
+        arrays = bin_recording(events, labels, data)
+    return sequence_from_arrays(name, arrays, data.window_us)
 
 
 def decisions(readout: Readout, output_spikes: np.ndarray) -> np.ndarray:
     """Per-window decision (class id, or -1 for "no gesture") of a stream's output spikes."""
     scores = readout.scores(torch.from_numpy(output_spikes)[None].float())[0]
-    return readout.decide_many(scores).class_id
+    return readout.decide(scores).class_id
 
 
 def gesture_and_idle(
