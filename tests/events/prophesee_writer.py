@@ -53,12 +53,14 @@ def encode_evt21(events: np.ndarray) -> bytes:
 
 
 def encode_evt3(events: np.ndarray, triggers_after=()) -> bytes:
-    """TIME_HIGH / TIME_LOW when they change, ADDR_Y, then ADDR_X per event (no vectors)."""
-    words, high, low = [], None, None
+    """TIME_HIGH / TIME_LOW when they change, ADDR_Y, then ADDR_X per event (no vectors).
+    Like a sensor, every TIME_HIGH step in between is sent, so a 24-bit wrap is visible."""
+    words, step, low = [], None, None
     for i, (t, x, y, p) in enumerate(zip(*(events[k].tolist() for k in "txyp"), strict=True)):
-        if (t >> 12) & 0xFFF != high:
-            high = (t >> 12) & 0xFFF
-            words.append((0x8 << 12) | high)
+        if t >> 12 != step:
+            first = t >> 12 if step is None else step + 1
+            words += [(0x8 << 12) | (s & 0xFFF) for s in range(first, (t >> 12) + 1)]
+            step = t >> 12
         if t & 0xFFF != low:
             low = t & 0xFFF
             words.append((0x6 << 12) | low)
