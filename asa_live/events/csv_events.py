@@ -55,8 +55,11 @@ class CsvSource(FileSource):
             )
         super().__init__(path, sensor_size)
         self.packet_lines = int(packet_lines)
-        with self._open() as f:
-            self._order = _columns(path.name, f.readline())
+        try:
+            with self._open() as f:
+                self._order = _columns(path.name, f.readline(4096))
+        except UnicodeDecodeError:
+            raise InputFileError(f"'{path.name}' is not UTF-8 text: give a t,x,y,p CSV.") from None
 
     def _open(self):
         return open(self.path, encoding="utf-8", errors="strict", newline="")

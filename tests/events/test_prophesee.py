@@ -213,3 +213,15 @@ def test_sources_are_reopenable(tmp_path, rng):
         packets.append(packet)
         source.close()
     assert [len(p) for p in packets] == [7]
+
+
+@settings(max_examples=60, deadline=None)
+@given(version=st.sampled_from(["2.0", "2.1", "3.0"]), data=st.binary(max_size=400))
+def test_random_words_parse_or_say_why(tmp_path_factory, version, data):
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.raw"
+    path.write_bytes(header(version, "2048x2048") + data)
+    try:
+        for packet in RawSource(path):
+            assert packet["x"].max() < 2048 and packet["y"].max() < 2048
+    except InputFileError as err:
+        assert "\n" not in str(err)
