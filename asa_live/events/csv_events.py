@@ -76,6 +76,15 @@ class CsvSource(FileSource):
             raise InputFileError(f"'{self.name}' is not UTF-8 text: give a t,x,y,p CSV.") from None
 
     def _parse(self, lines: list[str], first_line: int) -> np.ndarray:
+        try:  # numpy's C parser first; the line-by-line pass below only words an error
+            values = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2, comments=None)
+        except (ValueError, OverflowError):
+            values = self._parse_slowly(lines, first_line)
+        if values.shape[1:] != (4,):
+            values = self._parse_slowly(lines, first_line)
+        return self._to_events(values, lines, first_line)
+
+    def _parse_slowly(self, lines: list[str], first_line: int) -> np.ndarray:
         numbers = [first_line + i for i, line in enumerate(lines) if line.strip()]
         rows = [line.split(",") for line in lines if line.strip()]
         for number, row in zip(numbers, rows, strict=True):
@@ -91,12 +100,14 @@ class CsvSource(FileSource):
                 f"'{self.name}' line {numbers[bad]} is not four integers: "
                 f"{','.join(rows[bad]).strip()[:60]!r}."
             ) from None
-        if values is None:
-            return np.empty(0, EVENT_DTYPE)
+        return np.empty((0, 4), np.int64) if values is None else values
+
+    def _to_events(self, values: np.ndarray, lines: list[str], first_line: int) -> np.ndarray:
         t, x, y, p = (values[:, k] for k in self._order)
         bad = (t < 0) | (x < 0) | (y < 0) | (x > 65535) | (y > 65535) | (p < -1) | (p > 1)
         if bad.any():
             i = int(np.argmax(bad))
+            numbers = [first_line + j for j, line in enumerate(lines) if line.strip()]
             raise InputFileError(
                 f"'{self.name}' line {numbers[i]} has a negative time, a coordinate "
                 f"outside 0..65535 or a polarity other than -1, 0, 1: {values[i].tolist()}."

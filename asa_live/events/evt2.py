@@ -28,7 +28,6 @@ __all__ = ["EvtDecoder", "WORD_BYTES"]
 
 WORD_BYTES = {"evt2": 4, "evt21": 8}
 _TIME_HIGH_BITS = 28
-_BIT_INDEX = np.arange(32, dtype=np.uint64)
 
 
 class EvtDecoder:
@@ -87,12 +86,39 @@ class EvtDecoder:
         return (highs + (wraps << _TIME_HIGH_BITS)) << 6
 
     def _expand_vectors(self, base: np.ndarray, cd: np.ndarray, kind: np.ndarray) -> np.ndarray:
-        mask = cd & np.uint64(0xFFFFFFFF)
-        bits = (mask[:, None] >> _BIT_INDEX[None, :]) & np.uint64(1)
-        rows, offsets = np.nonzero(bits)
+        rows, offsets = _set_bits(cd)
         events = _cd_events(base[rows], cd[rows], 54, 43, 32, kind[rows])
         events["x"] += offsets.astype(np.uint16)
         return events
+
+
+def _set_bits(cd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(word index, bit index) of every set bit of the low 32 bits of each word, in order.
+
+    The mask is the first 4 bytes of a little-endian word: only its nonzero bytes are expanded,
+    through a table of the set-bit positions of each byte value (masks are sparse)."""
+    mask_bytes = cd.view(np.uint8).reshape(-1, 8)[:, :4].ravel()
+    nonzero = np.flatnonzero(mask_bytes)
+    values = mask_bytes[nonzero]
+    counts = _BIT_COUNT[values]
+    starts = np.cumsum(counts) - counts
+    which = np.repeat(np.arange(len(nonzero)), counts)
+    kth = np.arange(len(which)) - starts[which]
+    byte_index = nonzero[which]
+    bit = (byte_index & 3) * 8 + _BIT_POSITIONS[values[which], kth]
+    return byte_index >> 2, bit
+
+
+def _bit_tables() -> tuple[np.ndarray, np.ndarray]:
+    bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+    positions = np.zeros((256, 8), np.int64)
+    for value in range(256):
+        where = np.flatnonzero(bits[value])
+        positions[value, : len(where)] = where
+    return bits.sum(axis=1).astype(np.int64), positions
+
+
+_BIT_COUNT, _BIT_POSITIONS = _bit_tables()
 
 
 def _cd_events(
