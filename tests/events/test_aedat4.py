@@ -14,11 +14,12 @@ from .helpers import random_events
 dv = pytest.importorskip("dv_processing")
 
 
-def test_round_trip_matches_dv_processing(tmp_path, rng):
+@pytest.mark.parametrize("fast", [True, False])
+def test_round_trip_matches_dv_processing(tmp_path, rng, fast):
     events = random_events(rng, 30_000, sensor_size=(346, 260))
     path = tmp_path / "r.aedat4"
     write_aedat4(path, events, (346, 260), camera_name="unit")
-    back = np.concatenate(list(iter_aedat4(path)))
+    back = np.concatenate(list(iter_aedat4(path, fast=fast)))
     assert back.dtype == EVENT_DTYPE
     np.testing.assert_array_equal(back, events)
     info = aedat4_info(path)
@@ -54,7 +55,8 @@ def _frames_only(path):
     del writer
 
 
-def test_bad_files(tmp_path, rng):
+@pytest.mark.parametrize("fast", [True, False])
+def test_bad_files(tmp_path, rng, fast):
     good = tmp_path / "good.aedat4"
     write_aedat4(good, random_events(rng, 20_000), (128, 128))
     data = good.read_bytes()
@@ -70,7 +72,7 @@ def test_bad_files(tmp_path, rng):
         if content is not None:
             path.write_bytes(content)
         with pytest.raises(InputFileError) as info:
-            list(iter_aedat4(path))
+            list(iter_aedat4(path, fast=fast))
         message = str(info.value)
         assert "\n" not in message and "Stacktrace" not in message and ".hpp" not in message
         assert name in message

@@ -76,3 +76,25 @@ def test_frames_after_adaptation(shared_real, name, sensor, count, camera, mode)
     with open_source(path) as source:
         windows = [w for p in source for w in binner.push(adapter(p))] + binner.flush()
     np.testing.assert_array_equal(np.stack([w.frame for w in windows]), frames)
+
+
+@pytest.mark.parametrize("name, sensor, count, camera", RECORDINGS)
+def test_aedat_decoder_equals_dv_event_for_event(shared_real, name, sensor, count, camera):
+    from asa_live.events.aedat4 import _aedat_module, iter_aedat4
+
+    assert _aedat_module() is not None  # the fast decoder is a core dependency
+    path = shared_real / "aedat4" / name
+    fast = list(iter_aedat4(path))
+    slow = list(iter_aedat4(path, fast=False))
+    assert [len(p) for p in fast] == [len(p) for p in slow]
+    np.testing.assert_array_equal(np.concatenate(fast), np.concatenate(slow))
+    assert len(np.concatenate(fast)) == count
+
+
+def test_info_shows_camera_and_other_streams(shared_real, capsys):
+    from asa_live.events.cli import main
+
+    assert main([str(shared_real / "aedat4" / RECORDINGS[0][0])]) == 0
+    out = capsys.readouterr().out
+    assert "camera        DAVIS346_00000002" in out
+    assert "other streams frames 59, imu 2,363, triggers 236" in out
