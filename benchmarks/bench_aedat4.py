@@ -1,12 +1,16 @@
-"""AEDAT4 replay into frames, as fast as possible: asa_live vs dv-processing's own slicer.
+"""AEDAT4 replay into frames, as fast as possible: asa_live vs dv-processing's own slicer,
+and the maintained AEDAT4 decoders side by side.
 
 A synthetic 10 M-event LZ4 AEDAT4 file (128x128, 60 s; or --file FILE) is replayed:
 
-* ``dv read only``: dv.io.MonoCameraRecording.getNextEventBatch until the end (upper bound);
+* ``dv read only``: dv.io.MonoCameraRecording.getNextEventBatch until the end;
+* ``aedat read only``: aedat.Decoder (Rust, MIT) packets, viewed as EVENT_DTYPE (no copy);
+* ``eventcv load``: eventcv.load(path).numpy() (eventcv reads AEDAT4 whole, not streamed);
 * ``dv slicer + numpy``: dv's reader, dv.EventStreamSlicer every 15 ms, one numpy bincount
-  frame per window (how one would do it with dv-processing alone);
-* ``asa_live``: Aedat4FileSource (speed=None) -> StreamingBinner(15 ms) at downsample 1 and 4,
-  i.e. the live pipeline's replay path, frames as float32 [2, H, W].
+  frame per window (how one would do it with dv-processing alone): the reference, x = 1;
+* ``asa_live``: Aedat4FileSource (speed=None, decoding with aedat) -> StreamingBinner(15 ms)
+  at downsample 1 and 4, i.e. the live pipeline's replay path, frames as float32 [2, H, W];
+  ``asa_live via dv``: the same with dv-processing decoding (the fallback).
 
 Events/s = events in the file / time (median of --repeats), by wall clock and by CPU time
 of the process (all threads), since the build machine is shared.
@@ -26,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.events import Aedat4FileSource, StreamingBinner
-from asa_live.events.aedat4 import aedat4_info, write_aedat4
+from asa_live.events.aedat4 import aedat4_info, iter_aedat4, write_aedat4
 
 WINDOW_US = 15_000
 
@@ -56,6 +60,25 @@ def dv_read_only(path: Path) -> int:
     while (batch := recording.getNextEventBatch()) is not None:
         n += batch.size()
     return n
+
+
+def aedat_read_only(path: Path) -> int:
+    import aedat
+
+    from asa_live.events import EVENT_DTYPE
+
+    n = 0
+    for packet in aedat.Decoder(str(path)):
+        events = packet.get("events")
+        if events is not None:
+            n += len(events.view(EVENT_DTYPE))
+    return n
+
+
+def eventcv_load(path: Path) -> int:
+    import eventcv
+
+    return len(eventcv.load(str(path)).numpy())
 
 
 def dv_slicer_numpy(path: Path) -> int:
@@ -92,6 +115,16 @@ def asa_live(path: Path, downsample: int) -> int:
     return n
 
 
+def asa_live_dv(path: Path, downsample: int) -> int:
+    binner = StreamingBinner(WINDOW_US, aedat4_info(path).sensor_size, downsample=downsample)
+    n = 0
+    for packet in iter_aedat4(path, fast=False):
+        n += len(packet)
+        binner.push(packet)
+    binner.flush()
+    return n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=float, default=1e7)
@@ -107,9 +140,13 @@ def main() -> None:
         print(f"file: {path.name}, sensor {info.sensor_size[0]}x{info.sensor_size[1]}")
         runs = {
             "dv read only": lambda: dv_read_only(path),
+            "aedat read only": lambda: aedat_read_only(path),
+            "eventcv load": lambda: eventcv_load(path),
             "dv slicer + numpy frames": lambda: dv_slicer_numpy(path),
             "asa_live source+binner ds=1": lambda: asa_live(path, 1),
             "asa_live source+binner ds=4": lambda: asa_live(path, 4),
+            "asa_live via dv ds=1": lambda: asa_live_dv(path, 1),
+            "asa_live via dv ds=4": lambda: asa_live_dv(path, 4),
         }
         results = {}
         for name, fn in runs.items():

@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="binning window in microseconds, for the frame count",
     )
     args = parser.parse_args(argv)
-    if args.file == "camera" or args.file.startswith("camera:"):
+    if args.file.split(":", 1)[0] in ("camera", "prophesee"):
         print(
             "asa-live-info describes recordings, and a live camera never ends: "
             "give a recording file.",

@@ -30,6 +30,7 @@ from asa_live.events.file_source import FileSource, check_file, read_chunks
 __all__ = [
     "RAW_VERSIONS",
     "DatSource",
+    "from_eventcv_columns",
     "PropheseeHeader",
     "RawSource",
     "read_header",
@@ -203,7 +204,7 @@ class RawSource(FileSource):
                 str(self.path), max_events=self.packet_events, sensor_size=self.sensor_size
             )
             for index in range(reader.n_slices):
-                yield _from_eventcv(reader.slice(index).numpy())
+                yield from_eventcv_columns(reader.slice(index).numpy())
         except (ValueError, RuntimeError, OSError) as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise InputFileError(f"eventcv cannot read '{self.name}' ({reason}).") from None
@@ -218,7 +219,7 @@ def count_evt3_triggers(path: Path, offset: int) -> int:
     return total
 
 
-def _from_eventcv(columns: np.ndarray) -> np.ndarray:
+def from_eventcv_columns(columns: np.ndarray) -> np.ndarray:
     """eventcv's (N, 4) uint64 columns x, y, t, p -> EVENT_DTYPE."""
     out = np.empty(len(columns), EVENT_DTYPE)
     out["x"] = columns[:, 0]

@@ -29,6 +29,7 @@ from asa_live.errors import ConfigError
 from asa_live.events.camera import CameraSource
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.formats import detect_format, open_file_source
+from asa_live.events.prophesee_camera import PropheseeCameraSource
 
 __all__ = [
     "Aedat4FileSource",
@@ -301,7 +302,8 @@ class ArraySource(_SourceBase):
 def open_source(
     spec: str | os.PathLike, format: str | None = None, sensor_size: object = None, **kw
 ) -> EventSource:
-    """Open a source by ``format``, else by file suffix or content, or ``camera[:SERIAL]``.
+    """Open a source by ``format``, else by file suffix or content; or ``camera[:SERIAL]``
+    (iniVation, dv-processing), ``prophesee[:SERIAL]`` (eventcv).
 
     Formats: .aedat4, .aedat, .npy, Prophesee .raw (EVT 2.0/2.1/3.0) and .dat, t,x,y,p .csv;
     ``format="evt2" | "evt21" | "evt3"`` with ``sensor_size=(W, H)`` or ``"WxH"`` reads a
@@ -311,6 +313,9 @@ def open_source(
     if text == "camera" or text.startswith("camera:"):
         serial = text.split(":", 1)[1] or None if ":" in text else None
         return CameraSource(serial=serial, **kw)
+    if text == "prophesee" or text.startswith("prophesee:"):
+        serial = text.split(":", 1)[1] or None if ":" in text else None
+        return PropheseeCameraSource(serial=serial, **kw)
     path = Path(text)
     kind = detect_format(path, format)
     if kind in ("aedat4", "aedat", "npy") and sensor_size is not None:
