@@ -1,16 +1,12 @@
-"""AEDAT4 files: a streaming reader (``aedat``, else dv-processing 2.x) and a writer (dv).
+"""AEDAT4 files through dv-processing 2.x: a streaming reader and a writer.
 
 dv-processing is imported inside the functions, so ``import asa_live.events`` works without it.
 Every failure of dv-processing on a user's file (a C++ ``RuntimeError`` with a stack trace, an
 ``IndexError``) is translated into one-sentence :class:`~asa_live.errors.InputFileError`.
 
-The reader yields EVENT_DTYPE packets, one per event packet of the file (typically a few
-hundred to a few thousand events), so a recording of any length streams in bounded memory.
-Events are decoded by ``aedat`` (Rust, MIT) when it is installed: its packets have EVENT_DTYPE's
-memory layout (t u64, x u16, y u16, bool at offsets 0, 8, 10, 12), so they become EVENT_DTYPE by
-a view, with no copy, where dv-processing needs ``EventStore.numpy()`` plus a field-by-field
-copy. dv-processing still opens and checks the file, reads its metadata and is the fallback
-(and the camera path). benchmarks/bench_aedat4.py compares the two.
+The reader yields EVENT_DTYPE packets, one per event batch of the file (dv-processing's
+``getNextEventBatch``, typically a few hundred to a few thousand events), so a recording of
+any length streams in bounded memory.
 """
 
 from __future__ import annotations
@@ -194,20 +190,13 @@ def events_to_store(events: np.ndarray) -> Any:
 
 
 def iter_aedat4(
-    path: str | os.PathLike | None = None, recording: Any = None, fast: bool = True
+    path: str | os.PathLike | None = None, recording: Any = None
 ) -> Iterator[np.ndarray]:
-    """Yield the events of an AEDAT4 file as EVENT_DTYPE packets, packet by packet.
+    """Yield the events of an AEDAT4 file as EVENT_DTYPE packets, batch by batch.
 
-    Give ``path`` or an already opened ``recording`` (from :func:`open_aedat4`). With a path,
-    ``fast=True`` and ``aedat`` installed, ``aedat`` decodes the events (``recording`` is then
-    only the check that dv-processing opens the file); otherwise dv-processing does.
+    Give ``path`` or an already opened ``recording`` (from :func:`open_aedat4`).
     A file that turns out damaged mid-way raises InputFileError at that point.
     """
-    if path is not None and fast and _aedat_module() is not None:
-        if recording is None:
-            open_aedat4(path)  # the same checks and one-sentence errors as the dv path
-        yield from _iter_with_aedat(Path(path))
-        return
     if recording is None:
         if path is None:
             raise ValueError("iter_aedat4 needs a path or a recording")
@@ -222,40 +211,6 @@ def iter_aedat4(
             return
         if batch.size():
             yield store_to_events(batch)
-
-
-def _aedat_module() -> Any:
-    try:
-        import aedat  # optional fast decoder (MIT); dv-processing is the fallback
-    except ImportError:
-        return None
-    return aedat
-
-
-def _same_layout(dtype: np.dtype) -> bool:
-    offsets = [dtype.fields[name][1] for name in ("t", "x", "y") if name in dtype.fields]
-    return dtype.itemsize == EVENT_DTYPE.itemsize and offsets == [0, 8, 10]
-
-
-def _iter_with_aedat(path: Path) -> Iterator[np.ndarray]:
-    """The first event stream's packets, as zero-copy EVENT_DTYPE views of aedat's arrays."""
-    try:
-        decoder = _aedat_module().Decoder(str(path))
-        streams = decoder.id_to_stream()
-        stream_id = min(i for i, s in streams.items() if s.get("type") == "events")
-        for packet in decoder:
-            if packet["stream_id"] != stream_id or not len(packet["events"]):
-                continue
-            events = packet["events"]
-            if not _same_layout(events.dtype):
-                raise ValueError(f"unexpected aedat event layout {events.dtype}")
-            yield events.view(EVENT_DTYPE)
-    except (RuntimeError, ValueError, OSError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise InputFileError(
-            f"Cannot read '{path}' as an AEDAT4 recording ({reason}): "
-            "check that it is a complete .aedat4 file written by DV or asa-live."
-        ) from None
 
 
 def write_aedat4(

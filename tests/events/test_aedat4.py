@@ -14,12 +14,11 @@ from .helpers import random_events
 dv = pytest.importorskip("dv_processing")
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_round_trip_matches_dv_processing(tmp_path, rng, fast):
+def test_round_trip_matches_dv_processing(tmp_path, rng):
     events = random_events(rng, 30_000, sensor_size=(346, 260))
     path = tmp_path / "r.aedat4"
     write_aedat4(path, events, (346, 260), camera_name="unit")
-    back = np.concatenate(list(iter_aedat4(path, fast=fast)))
+    back = np.concatenate(list(iter_aedat4(path)))
     assert back.dtype == EVENT_DTYPE
     np.testing.assert_array_equal(back, events)
     info = aedat4_info(path)
@@ -55,8 +54,7 @@ def _frames_only(path):
     del writer
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_bad_files(tmp_path, rng, fast):
+def test_bad_files(tmp_path, rng):
     good = tmp_path / "good.aedat4"
     write_aedat4(good, random_events(rng, 20_000), (128, 128))
     data = good.read_bytes()
@@ -72,7 +70,7 @@ def test_bad_files(tmp_path, rng, fast):
         if content is not None:
             path.write_bytes(content)
         with pytest.raises(InputFileError) as info:
-            list(iter_aedat4(path, fast=fast))
+            list(iter_aedat4(path))
         message = str(info.value)
         assert "\n" not in message and "Stacktrace" not in message and ".hpp" not in message
         assert name in message

@@ -78,19 +78,6 @@ def test_frames_after_adaptation(shared_real, name, sensor, count, camera, mode)
     np.testing.assert_array_equal(np.stack([w.frame for w in windows]), frames)
 
 
-@pytest.mark.parametrize("name, sensor, count, camera", RECORDINGS)
-def test_aedat_decoder_equals_dv_event_for_event(shared_real, name, sensor, count, camera):
-    from asa_live.events.aedat4 import _aedat_module, iter_aedat4
-
-    assert _aedat_module() is not None  # the fast decoder is a core dependency
-    path = shared_real / "aedat4" / name
-    fast = list(iter_aedat4(path))
-    slow = list(iter_aedat4(path, fast=False))
-    assert [len(p) for p in fast] == [len(p) for p in slow]
-    np.testing.assert_array_equal(np.concatenate(fast), np.concatenate(slow))
-    assert len(np.concatenate(fast)) == count
-
-
 def test_info_shows_camera_and_other_streams(shared_real, capsys):
     from asa_live.events.cli import main
 
