@@ -76,6 +76,8 @@ class CsvSource(FileSource):
             raise InputFileError(f"'{self.name}' is not UTF-8 text: give a t,x,y,p CSV.") from None
 
     def _parse(self, lines: list[str], first_line: int) -> np.ndarray:
+        if not any(line.strip() for line in lines):  # loadtxt would warn about no data
+            return np.empty(0, EVENT_DTYPE)
         try:  # numpy's C parser first; the line-by-line pass below only words an error
             values = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2, comments=None)
         except (ValueError, OverflowError):
