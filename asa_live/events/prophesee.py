@@ -48,8 +48,12 @@ _PLUGIN_SENSORS = (
     ("gen31", (640, 480)),
     ("gen3", (640, 480)),
 )
-_VERSION_NAMES = {"2.0": "evt2", "2.1": "evt21", "3.0": "evt3", "evt2": "evt2", "evt21": "evt2"}
-_VERSION_NAMES.update({"evt21": "evt21", "evt3": "evt3", "evt2.1": "evt21", "evt3.0": "evt3"})
+# '% evt 2.0' lines and '% format EVT3;...' names, lower-cased, spaces removed.
+_VERSION_NAMES = {
+    **{name: "evt2" for name in ("2.0", "evt2", "evt2.0")},
+    **{name: "evt21" for name in ("2.1", "evt21", "evt2.1")},
+    **{name: "evt3" for name in ("3.0", "evt3", "evt3.0")},
+}
 
 
 @dataclass

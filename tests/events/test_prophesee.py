@@ -225,3 +225,13 @@ def test_random_words_parse_or_say_why(tmp_path_factory, version, data):
             assert packet["x"].max() < 2048 and packet["y"].max() < 2048
     except InputFileError as err:
         assert "\n" not in str(err)
+
+
+def test_format_line_gives_encoding_and_geometry(tmp_path, rng):
+    events = _events(rng, 200, (320, 320))
+    path = tmp_path / "genx320.raw"
+    head = b"% camera_integrator_name Prophesee\n% format EVT21;height=320;width=320\n% end\n"
+    path.write_bytes(head + encode_evt21(events))
+    out, source = _read(path)
+    assert source.format == "evt21" and source.sensor_size == (320, 320)
+    assert len(out) == len(events)
