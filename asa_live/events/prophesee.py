@@ -3,8 +3,8 @@
 * EVT 3.0 with a header streams through eventcv (``[prophesee]`` extra, Apache-2.0): its
   ``open(path, max_events=N)`` decodes slices on demand through a sparse byte/time index, so
   a long file never loads whole. Its events are exactly those of ``eventcv.load``.
-* EVT 2.0 / 2.1, and headerless streams, go through :mod:`asa_live.events.evt2` (eventcv reads
-  EVT 2.0 only whole and has no EVT 2.1); DAT through a fixed-record numpy reader (eventcv loads
+* EVT 2.0 / 2.1 go through :mod:`asa_live.events.evt2` (eventcv reads EVT 2.0 only whole and
+  has no EVT 2.1), headerless EVT 3.0 through :mod:`asa_live.events.evt3`; DAT through a fixed-record numpy reader (eventcv loads
   DAT whole). Both are checked event for event against eventcv.
 
 Sensor size: the caller's ``sensor_size``, else the header's ``% geometry WxH`` (or
@@ -25,6 +25,7 @@ import numpy as np
 from asa_live.errors import InputFileError
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.evt2 import WORD_BYTES, EvtDecoder
+from asa_live.events.evt3 import Evt3Decoder
 from asa_live.events.file_source import FileSource, check_file, read_chunks
 
 __all__ = [
@@ -177,22 +178,18 @@ class RawSource(FileSource):
                 f"'{path.name}' ends inside a {word}-byte {version} word: "
                 "the recording is truncated."
             )
-        if version == "evt3" and not self.header.fields:
-            raise InputFileError(
-                f"'{path.name}': headerless EVT 3.0 is not supported (eventcv needs the "
-                "'% evt 3.0' header line): prepend it, or record with a header."
-            )
 
     def _packets(self) -> Iterator[np.ndarray]:
-        if self.format == "evt3":
-            yield from self._evt3_packets()
+        if self.format == "evt3" and self.header.version == "evt3":
+            yield from self._evt3_packets()  # eventcv needs the header to know the encoding
             return
-        decoder = EvtDecoder(self.format)
-        word_bytes = WORD_BYTES[self.format]
+        decoder = Evt3Decoder() if self.format == "evt3" else EvtDecoder(self.format)
+        word_bytes = 2 if self.format == "evt3" else WORD_BYTES[self.format]
+        dtype = "<u2" if self.format == "evt3" else decoder.word_dtype
         chunk = self.packet_events * word_bytes
         try:
             for data in read_chunks(self.path, self.header.data_offset, word_bytes, chunk):
-                yield decoder.decode(np.frombuffer(data, decoder.word_dtype))
+                yield decoder.decode(np.frombuffer(data, dtype))
         finally:
             self.triggers = decoder.triggers
 

@@ -99,7 +99,9 @@ def test_evt2_chunked_decode_equals_whole(cuts, seed):
     assert decoder.triggers == 1
 
 
-@pytest.mark.parametrize("fmt, encode", [("evt2", encode_evt2), ("evt21", encode_evt21)])
+@pytest.mark.parametrize(
+    "fmt, encode", [("evt2", encode_evt2), ("evt21", encode_evt21), ("evt3", encode_evt3)]
+)
 def test_headerless_needs_format_and_sensor_size(tmp_path, rng, fmt, encode):
     events = _events(rng, 300, (320, 320))
     path = tmp_path / "left2.bin"
@@ -156,8 +158,9 @@ def _bad_file(tmp_path, rng, kind):
         name, data = "bare.bin", payload
     elif kind == "truncated dat":
         name, data, kw = "bad.dat", encode_dat(events, (1280, 720))[:-5], {}
-    elif kind == "headerless evt3":
-        name, data, kw = "bare.bin", encode_evt3(events), {"format": "evt3", "sensor_size": "8x8"}
+    elif kind == "truncated headerless evt3":
+        name, data = "bare.bin", encode_evt3(events)[:-1]
+        kw = {"format": "evt3", "sensor_size": "1280x720"}
     path = tmp_path / name
     path.write_bytes(data)
     return path, kw
@@ -172,7 +175,7 @@ BAD = {
     "no sensor size": "--sensor-size",
     "no header": "Cannot tell the format",
     "truncated dat": "truncated",
-    "headerless evt3": "headerless EVT 3.0",
+    "truncated headerless evt3": "truncated",
 }
 
 
@@ -215,13 +218,19 @@ def test_sources_are_reopenable(tmp_path, rng):
     assert [len(p) for p in packets] == [7]
 
 
-@settings(max_examples=60, deadline=None)
-@given(version=st.sampled_from(["2.0", "2.1", "3.0"]), data=st.binary(max_size=400))
-def test_random_words_parse_or_say_why(tmp_path_factory, version, data):
+@settings(max_examples=80, deadline=None)
+@given(
+    version=st.sampled_from(["2.0", "2.1", "3.0", None]),
+    fmt=st.sampled_from(["evt2", "evt21", "evt3"]),
+    data=st.binary(max_size=400),
+)
+def test_random_words_parse_or_say_why(tmp_path_factory, version, fmt, data):
+    """With a header (eventcv for EVT 3.0) or headerless (our decoders, None)."""
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.raw"
-    path.write_bytes(header(version, "2048x2048") + data)
+    path.write_bytes((header(version, "2048x2048") if version else b"") + data)
+    kw = {} if version else {"format": fmt, "sensor_size": (2048, 2048)}
     try:
-        for packet in RawSource(path):
+        for packet in RawSource(path, **kw):
             assert packet["x"].max() < 2048 and packet["y"].max() < 2048
     except InputFileError as err:
         assert "\n" not in str(err)

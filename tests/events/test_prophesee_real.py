@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from asa_live.events import SensorAdapter, open_source
 from asa_live.events.cli import main
+from asa_live.events.evt3 import Evt3Decoder
 from asa_live.events.prophesee import DatSource, RawSource, read_header
 
 from .prophesee_writer import reference_evt3
@@ -90,15 +91,37 @@ def test_streamed_equals_whole_for_any_packet_size(shared_real, packet_events, w
     np.testing.assert_array_equal(np.concatenate(packets), whole)
 
 
-def test_headerless_evt2_with_format_and_sensor_size(shared_real, tmp_path):
-    """A real EVT 2.0 stream without its header (like a GenX320 dumped over USB CDC)."""
-    path = shared_real / "prophesee/gen3_vga_plants_evt2.raw"
+@pytest.mark.parametrize(
+    "name, fmt, size",
+    [
+        ("prophesee/gen3_vga_plants_evt2.raw", "evt2", "640x480"),
+        ("prophesee/gen41_driving_evt3.raw", "evt3", "1280x720"),
+        ("prophesee/imx636_evk4_evt3.raw", "evt3", "1280x720"),
+    ],
+)
+def test_headerless_stream_with_format_and_sensor_size(shared_real, tmp_path, name, fmt, size):
+    """A real stream without its header (like a GenX320 dumped over USB CDC): our decoders
+    (eventcv cannot read it) give eventcv's reading of the file with its header."""
+    path = shared_real / name
     payload = path.read_bytes()[read_header(path).data_offset :]
     bare = tmp_path / "stream.bin"
     bare.write_bytes(payload)
-    with open_source(bare, format="evt2", sensor_size="640x480") as source:
+    with open_source(bare, format=fmt, sensor_size=size) as source:
         events = np.concatenate(list(source))
     np.testing.assert_array_equal(_as_columns(events), _eventcv_bulk(path, None))
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cuts=st.lists(st.integers(0, 400_000), max_size=8))
+def test_evt3_decoder_cut_anywhere_equals_whole(shared_real, cuts):
+    path = shared_real / "prophesee/gen41_driving_evt3.raw"
+    words = np.frombuffer(path.read_bytes()[read_header(path).data_offset :], "<u2")
+    bounds = [0, *sorted(c % (len(words) + 1) for c in cuts), len(words)]
+    decoder = Evt3Decoder()
+    parts = [decoder.decode(words[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    np.testing.assert_array_equal(_as_columns(np.concatenate(parts)), _eventcv_bulk(path, None))
 
 
 @pytest.mark.parametrize("name, sensor", [(FILES[0][0], None), (FILES[2][0], None)])
