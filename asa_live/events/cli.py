@@ -12,6 +12,7 @@ exits with code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -173,7 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    print(text)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `asa-live-info f | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

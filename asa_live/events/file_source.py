@@ -93,10 +93,10 @@ class SensorGuard:
             self._checked = True
             if self.dropped * 2 > self.seen:
                 raise InputFileError(
-                    f"'{self.name}' says its sensor is {self.width}x{self.height}, but "
-                    f"{self.dropped:,} of its first {self.seen:,} events lie outside it "
-                    f"(up to x={int(packet['x'].max())}, y={int(packet['y'].max())}): "
-                    "give the right size with --sensor-size WxH."
+                    f"{self.dropped:,} of the first {self.seen:,} events of '{self.name}' lie "
+                    f"outside its {self.width}x{self.height} sensor (up to "
+                    f"x={int(packet['x'].max())}, y={int(packet['y'].max())}): the stated size "
+                    "is wrong; give the right one with --sensor-size WxH."
                 )
         return packet if n_out == 0 else packet[inside]
 

@@ -169,7 +169,7 @@ def _bad_file(tmp_path, rng, kind):
 BAD = {
     "truncated": "truncated",
     "truncated header": "truncated",
-    "lying geometry": "lie outside it",
+    "lying geometry": "the stated size is wrong",
     "malformed geometry": "malformed sensor geometry",
     "unknown evt": "EVT 2.0, 2.1 and 3.0",
     "no sensor size": "--sensor-size",
