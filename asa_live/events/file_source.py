@@ -112,7 +112,7 @@ class SensorGuard:
 class FileSource:
     """Base of the file sources: ``sensor_size``, ``name``, ``format``, ``close()``, context
     manager, and counters ``dropped`` (outside the sensor) and ``triggers`` (skipped
-    EXT_TRIGGER words). Iterating again starts the file over (re-openable)."""
+    EXT_TRIGGER words). Iterating again starts the file over (re-openable) until ``close()``."""
 
     format: str = ""
 
@@ -125,7 +125,6 @@ class FileSource:
         self._closed = False
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        self._closed = False
         guard = SensorGuard(self.sensor_size, self.name)
         try:
             for packet in self._packets():
