@@ -4,8 +4,9 @@
   ``open(path, max_events=N)`` decodes slices on demand through a sparse byte/time index, so
   a long file never loads whole. Its events are exactly those of ``eventcv.load``.
 * EVT 2.0 / 2.1 go through :mod:`asa_live.events.evt2` (eventcv reads EVT 2.0 only whole and
-  has no EVT 2.1), headerless EVT 3.0 through :mod:`asa_live.events.evt3`; DAT through a fixed-record numpy reader (eventcv loads
-  DAT whole). Both are checked event for event against eventcv.
+  has no EVT 2.1), headerless EVT 3.0 through :mod:`asa_live.events.evt3`, DAT through a
+  fixed-record numpy reader (eventcv loads DAT whole). All are checked event for event
+  against eventcv on the real files.
 
 Sensor size: the caller's ``sensor_size``, else the header's ``% geometry WxH`` (or
 ``% format ...;width=W;height=H``), else the sensor named by ``% plugin_name``, else an error
@@ -195,7 +196,7 @@ class RawSource(FileSource):
 
     def _evt3_packets(self) -> Iterator[np.ndarray]:
         try:
-            import eventcv  # optional [prophesee] extra: only EVT 3.0 needs it
+            import eventcv  # optional [prophesee] extra: only EVT 3.0 with a header needs it
         except ImportError:
             raise InputFileError(
                 f"Reading EVT 3.0 ('{self.name}') needs eventcv: pip install 'asa-live[prophesee]'."
