@@ -26,6 +26,7 @@ from asa_live.events.dtype import EVENT_DTYPE
 __all__ = [
     "Aedat4Info",
     "aedat4_info",
+    "aedat4_stream_counts",
     "iter_aedat4",
     "open_aedat4",
     "store_to_events",
@@ -131,6 +132,30 @@ def aedat4_info(path: str | os.PathLike) -> Aedat4Info:
             "the file header is damaged."
         )
     return Aedat4Info((int(resolution[0]), int(resolution[1])), name, (start, end), streams)
+
+
+def aedat4_stream_counts(path: str | os.PathLike) -> dict[str, int]:
+    """Elements in the non-event streams of an AEDAT4 file: ``frames``, ``imu`` (samples),
+    ``triggers``; a stream the file lacks is absent. Reads those streams once, in full."""
+    path = Path(path)
+    recording = open_aedat4(path)
+    readers = {
+        "frames": (recording.isFrameStreamAvailable, recording.getNextFrame, False),
+        "imu": (recording.isImuStreamAvailable, recording.getNextImuBatch, True),
+        "triggers": (recording.isTriggerStreamAvailable, recording.getNextTriggerBatch, True),
+    }
+    counts = {}
+    try:
+        for name, (available, next_item, batched) in readers.items():
+            if not available():
+                continue
+            n = 0
+            while (item := next_item()) is not None:
+                n += len(item) if batched else 1
+            counts[name] = n
+    except (RuntimeError, IndexError, ValueError) as err:
+        raise _translate(err, path, "read") from None
+    return counts
 
 
 def store_to_events(store: Any) -> np.ndarray:

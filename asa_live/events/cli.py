@@ -1,34 +1,45 @@
-"""``asa-live-info FILE [--window-us N]``: what a recording holds, read in streaming fashion.
+"""``asa-live-info FILE [--format F] [--sensor-size WxH] [--window-us N]``: what a recording
+holds, read in streaming fashion.
 
-Prints the sensor size, event count, duration, event rate, ON fraction, the number of frames
-binning would produce at ``--window-us``, and the labelled gestures when a ``<stem>_labels.csv``
-lies beside the file. Any user error prints one sentence to stderr and exits with code 2.
+Prints the format, sensor size, event count, first and last timestamp, duration, event rate,
+ON fraction, the number of frames binning would produce at ``--window-us``, events dropped
+outside the sensor and skipped trigger words (Prophesee), the camera name and other streams
+(frames, IMU, triggers) of an AEDAT4 file, and the labelled gestures when a
+``<stem>_labels.csv`` lies beside the file. Any user error prints one sentence to stderr and
+exits with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from asa_live.errors import AsaLiveError
+from asa_live.events.aedat4 import aedat4_info, aedat4_stream_counts
+from asa_live.events.file_source import parse_sensor_size
+from asa_live.events.formats import FORMATS, detect_format
+from asa_live.events.sources import open_source
+from asa_live.options import Parser, int_in
 
 __all__ = ["main", "recording_stats"]
 
 
-def recording_stats(spec: str, window_us: int) -> dict:
+def recording_stats(
+    spec: str, window_us: int, format: str | None = None, sensor_size: object = None
+) -> dict:
     """Stream a recording once; return its statistics (times in microseconds)."""
-    from asa_live.events.sources import open_source
-
+    kind = detect_format(spec, format)
     n_events = 0
     n_on = 0
     t_first = None
     t_last = None
     backwards = 0
     prev_t = None
-    with open_source(spec) as source:
+    with open_source(spec, format=format, sensor_size=sensor_size) as source:
         sensor_size = source.sensor_size
         name = source.name
         for packet in source:
@@ -42,9 +53,16 @@ def recording_stats(spec: str, window_us: int) -> dict:
                 backwards += 1
             backwards += int((t[1:] < t[:-1]).sum())
             prev_t = int(t[-1])
+        dropped = getattr(source, "dropped", 0)
+        triggers = getattr(source, "triggers", 0)
+        kind = getattr(source, "format", "") or kind
     duration_us = 0 if t_first is None else t_last - t_first
+    extra = {}
+    if kind == "aedat4":
+        extra = {"camera": aedat4_info(spec).camera_name, "streams": aedat4_stream_counts(spec)}
     return {
         "name": name,
+        "format": kind,
         "sensor_size": sensor_size,
         "events": n_events,
         "on_fraction": n_on / n_events if n_events else 0.0,
@@ -54,6 +72,9 @@ def recording_stats(spec: str, window_us: int) -> dict:
         "rate_events_per_s": n_events / (duration_us / 1e6) if duration_us > 0 else 0.0,
         "frames": 0 if t_first is None else duration_us // window_us + 1,
         "backwards_steps": backwards,
+        "dropped_outside": dropped,
+        "triggers_skipped": triggers,
+        **extra,
     }
 
 
@@ -61,6 +82,7 @@ def _format(stats: dict, window_us: int) -> str:
     width, height = stats["sensor_size"]
     lines = [
         f"file          {stats['name']}",
+        f"format        {stats['format']}",
         f"sensor        {width} x {height}",
         f"events        {stats['events']:,}",
     ]
@@ -76,6 +98,14 @@ def _format(stats: dict, window_us: int) -> str:
             lines.append(f"backwards     {stats['backwards_steps']:,} timestamps go backwards")
     else:
         lines.append("(the recording holds no events)")
+    if stats["dropped_outside"]:
+        lines.append(f"dropped       {stats['dropped_outside']:,} events outside the sensor")
+    if stats["triggers_skipped"]:
+        lines.append(f"triggers      {stats['triggers_skipped']:,} EXT_TRIGGER words skipped")
+    if "camera" in stats:
+        lines.append(f"camera        {stats['camera']}")
+        streams = ", ".join(f"{k} {v:,}" for k, v in stats["streams"].items()) or "none"
+        lines.append(f"other streams {streams}")
     return "\n".join(lines)
 
 
@@ -84,33 +114,52 @@ def _labels_beside(path: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _sensor_size_arg(text: str) -> tuple[int, int]:
+    try:
+        return parse_sensor_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="asa-live-info",
-        description="Describe an event recording (.aedat4, .aedat, .npy) without loading it whole.",
+        description="Describe an event recording without loading it whole: AEDAT4, AEDAT 3.1, "
+        "tonic .npy, Prophesee .raw (EVT 2.0/2.1/3.0) and .dat, t,x,y,p .csv.",
     )
-    parser.add_argument("file", help="recording: .aedat4, DVS128 Gesture .aedat or tonic .npy")
+    parser.add_argument("file", help="the recording")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="override the format picked by suffix and content; evt2|evt21|evt3 read a "
+        "headerless Prophesee stream (needs --sensor-size)",
+    )
+    parser.add_argument(
+        "--sensor-size",
+        type=_sensor_size_arg,
+        default=None,
+        metavar="WxH",
+        help="sensor width x height, for files that do not state it (headerless, .dat, .csv)",
+    )
     parser.add_argument(
         "--window-us",
-        type=int,
+        type=int_in(1, 10**9),
         default=15_000,
-        help="binning window in microseconds, for the frame count (default 15000)",
+        help="binning window in microseconds, for the frame count",
     )
     args = parser.parse_args(argv)
-    if args.window_us < 1:
-        print(f"--window-us must be >= 1 microsecond, got {args.window_us}.", file=sys.stderr)
-        return 2
-    if args.file == "camera" or args.file.startswith("camera:"):
+    if args.file.split(":", 1)[0] in ("camera", "prophesee"):
         print(
             "asa-live-info describes recordings, and a live camera never ends: "
-            "give an .aedat4, .aedat or .npy file.",
+            "give a recording file.",
             file=sys.stderr,
         )
         return 2
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            stats = recording_stats(args.file, args.window_us)
+            stats = recording_stats(args.file, args.window_us, args.format, args.sensor_size)
             text = _format(stats, args.window_us)
             labels_path = _labels_beside(Path(args.file))
             if labels_path is not None:
@@ -125,7 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    print(text)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `asa-live-info f | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

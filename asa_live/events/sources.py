@@ -25,9 +25,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from asa_live.errors import ConfigError, InputFileError
+from asa_live.errors import ConfigError
 from asa_live.events.camera import CameraSource
 from asa_live.events.dtype import EVENT_DTYPE
+from asa_live.events.formats import detect_format, open_file_source
+from asa_live.events.prophesee_camera import PropheseeCameraSource
 
 __all__ = [
     "Aedat4FileSource",
@@ -297,24 +299,31 @@ class ArraySource(_SourceBase):
                 yield packet
 
 
-def open_source(spec: str | os.PathLike, **kw) -> EventSource:
-    """Open a source by file suffix (.aedat4, .aedat, .npy) or ``camera[:SERIAL]``.
+def open_source(
+    spec: str | os.PathLike, format: str | None = None, sensor_size: object = None, **kw
+) -> EventSource:
+    """Open a source by ``format``, else by file suffix or content; or ``camera[:SERIAL]``
+    (iniVation, dv-processing), ``prophesee[:SERIAL]`` (eventcv).
 
-    Keyword arguments go to the chosen source (e.g. ``speed``, ``loop`` for .aedat4).
+    Formats: .aedat4, .aedat, .npy, Prophesee .raw (EVT 2.0/2.1/3.0) and .dat, t,x,y,p .csv;
+    ``format="evt2" | "evt21" | "evt3"`` with ``sensor_size=(W, H)`` or ``"WxH"`` reads a
+    headerless Prophesee stream. Other keyword arguments go to the chosen source.
     """
     text = str(spec)
     if text == "camera" or text.startswith("camera:"):
         serial = text.split(":", 1)[1] or None if ":" in text else None
         return CameraSource(serial=serial, **kw)
+    if text == "prophesee" or text.startswith("prophesee:"):
+        serial = text.split(":", 1)[1] or None if ":" in text else None
+        return PropheseeCameraSource(serial=serial, **kw)
     path = Path(text)
-    suffix = path.suffix.lower()
-    if suffix == ".aedat4":
+    kind = detect_format(path, format)
+    if kind in ("aedat4", "aedat", "npy") and sensor_size is not None:
+        raise ConfigError(f"A .{kind} file states its own sensor size: drop --sensor-size.")
+    if kind == "aedat4":
         return Aedat4FileSource(path, **kw)
-    if suffix == ".aedat":
+    if kind == "aedat":
         return IbmAedatSource(path, **kw)
-    if suffix == ".npy":
+    if kind == "npy":
         return TonicNpySource(path, **kw)
-    raise InputFileError(
-        f"Cannot tell the format of '{path}' from its suffix '{suffix or '(none)'}': "
-        "give an .aedat4, .aedat (DVS128 Gesture) or .npy (tonic) file, or 'camera[:SERIAL]'."
-    )
+    return open_file_source(path, kind, sensor_size, **kw)

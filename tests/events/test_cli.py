@@ -63,9 +63,13 @@ def test_camera_is_refused(capsys):
     assert "live camera never ends" in capsys.readouterr().err
 
 
-def test_bad_window(aedat_with_labels, capsys):
-    assert main([str(aedat_with_labels), "--window-us", "0"]) == 2
-    assert "--window-us" in capsys.readouterr().err
+@pytest.mark.parametrize("option", [["--window-us", "0"], ["--window-us", "nan"]])
+def test_bad_window(aedat_with_labels, capsys, option):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(aedat_with_labels), *option])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--window-us" in err and "\n" not in err
 
 
 def test_empty_recording(tmp_path, capsys):

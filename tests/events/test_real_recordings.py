@@ -76,3 +76,12 @@ def test_frames_after_adaptation(shared_real, name, sensor, count, camera, mode)
     with open_source(path) as source:
         windows = [w for p in source for w in binner.push(adapter(p))] + binner.flush()
     np.testing.assert_array_equal(np.stack([w.frame for w in windows]), frames)
+
+
+def test_info_shows_camera_and_other_streams(shared_real, capsys):
+    from asa_live.events.cli import main
+
+    assert main([str(shared_real / "aedat4" / RECORDINGS[0][0])]) == 0
+    out = capsys.readouterr().out
+    assert "camera        DAVIS346_00000002" in out
+    assert "other streams frames 59, imu 2,363, triggers 236" in out
