@@ -50,9 +50,21 @@ class WindowQueue:
         self._closed = False
         self.dropped = 0
         self.merged = 0
+        self._in_hand = False  # a window was taken and its consumer has not called done()
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing taken out that is still being worked on."""
+        with self._cond:
+            return not self._items and not self._in_hand
+
+    def done(self) -> None:
+        """The consumer finished with the windows it took."""
+        with self._cond:
+            self._in_hand = False
 
     @property
     def exhausted(self) -> bool:
@@ -118,6 +130,7 @@ class WindowQueue:
             n = min(max_items, len(self._items))
             out = [self._items.popleft() for _ in range(n)]
             if out:
+                self._in_hand = True
                 self._cond.notify_all()
             return out
 
@@ -129,6 +142,7 @@ class WindowQueue:
             if not self._items:
                 return None
             item = self._items.popleft()
+            self._in_hand = True
             self._cond.notify_all()
             return item
 

@@ -111,6 +111,8 @@ class PipelineWorker:
         self.class_names = self.inference.class_names
         self.error: BaseException | None = None
         self.user_resets = 0
+        self.packets_skipped = 0  # camera packets read and discarded while paused
+        self._held = threading.Event()  # the ingest thread waits on a pause
         self._threads: list[threading.Thread] = []
         self.on_error: Callable[[BaseException], None] | None = None
         self.on_finished: Callable[[], None] | None = None
@@ -156,12 +158,20 @@ class PipelineWorker:
     def paused(self) -> bool:
         return not self._resume.is_set()
 
+    @property
+    def settled(self) -> bool:
+        """Paused and quiet: ingest holds (or, for a camera, discards), nothing is queued or in
+        inference, so no report can come until ``resume``."""
+        ingest_quiet = self.packets_skipped > 0 if self.live else self._held.is_set()
+        return self.paused and ingest_quiet and self.window_queue.idle
+
     def pause(self) -> None:
         self._resume.clear()
         self.counters.set_paused(True)
 
     def resume(self) -> None:
         self.pacer.reanchor()
+        self.packets_skipped = 0
         self.counters.set_paused(False)
         self._resume.set()
 
@@ -310,7 +320,9 @@ class PipelineWorker:
     def _hold(self) -> None:
         """Block while paused (returns at once on stop or restart)."""
         while not self._resume.is_set() and not self._interrupted():
+            self._held.set()
             self._resume.wait(0.1)
+        self._held.clear()
 
     def _gated(self, packets: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """The source's packets, held while paused (a camera's are read and discarded)."""
@@ -324,6 +336,8 @@ class PipelineWorker:
                 return
             if self._resume.is_set():
                 yield packet
+            else:
+                self.packets_skipped += 1
 
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
@@ -359,6 +373,7 @@ class PipelineWorker:
                 for report in self.inference.run(batch, self.batch_windows):
                     self.counters.on_window(report.latency_ms, report.truth, report.correct)
                     self.results.put(report)
+                self.window_queue.done()
         finally:
             self._finished.set()
             self.results.notify()
