@@ -241,7 +241,10 @@ def run_with_window(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # a bad option: one sentence, exit 2
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (one sentence, code 2)
+        return int(done.code or 0)
     try:
         _check_args(args)
         if args.headless or args.export_video:
