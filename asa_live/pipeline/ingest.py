@@ -130,7 +130,10 @@ class IngestStage:
         return out
 
     def process(self, packet: np.ndarray, t_known: float) -> tuple[np.ndarray, list[PendingWindow]]:
-        """One time-sorted packet (source coordinates) -> (adapted events, closed windows)."""
+        """One time-sorted packet (source coordinates) -> (adapted events, closed windows).
+
+        The adapted events carry output time (source time + ``offset_us``), like the windows.
+        """
         if len(packet) == 0:
             return packet, []
         if self.idle_reset_us is not None and len(packet) > 1:
@@ -165,6 +168,9 @@ class IngestStage:
         self._last_event_us = int(packet["t"][-1])
         events = self.adapter(self._filter(packet))
         windows += self._wrap(self.binner.push(events), t_known)
+        if self.offset_us:  # taps (display, video) see the reports' time, not the source's
+            events = events.copy()
+            events["t"] += self.offset_us
         return events, windows
 
     def flush(self, t_known: float) -> list[PendingWindow]:

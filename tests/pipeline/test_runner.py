@@ -151,7 +151,10 @@ def test_idle_gap_resets_state(small_ckpt, recording):
 def test_looping_replay_restarts_with_fresh_state_and_time_keeps_increasing(small_ckpt, recording):
     path, _, labels = recording
     source = LoopingSource(lambda: open_replay(path))
-    reports = list(run_stream(source, small_ckpt, labels=labels, max_seconds=6.0))
+    tapped = []
+    reports = list(
+        run_stream(source, small_ckpt, labels=labels, max_seconds=6.0, event_tap=tapped.append)
+    )
     resets = [i for i, r in enumerate(reports) if r.state_reset]
     assert len(resets) == 2  # passes 2 and 3 begin with a reset
     one_pass = resets[0]
@@ -163,6 +166,9 @@ def test_looping_replay_restarts_with_fresh_state_and_time_keeps_increasing(smal
     period = second[0].t_start_us - first[0].t_start_us
     assert period > 0
     assert [r.t_start_us - period for r in second] == [r.t_start_us for r in first]
+    # the display and video taps see the same increasing time as the reports
+    t = np.concatenate(tapped)["t"]
+    assert np.all(np.diff(t) >= 0) and reports[-1].t_start_us <= t[-1] < reports[-1].t_end_us
 
 
 def test_max_seconds_limits_the_stream(small_ckpt, recording):
