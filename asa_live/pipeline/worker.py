@@ -114,6 +114,8 @@ class PipelineWorker:
         self.packets_skipped = 0  # camera packets read and discarded while paused
         self._held = threading.Event()  # the ingest thread waits on a pause
         self._threads: list[threading.Thread] = []
+        self._control = threading.Lock()  # restart() against the ingest thread's exit
+        self._ingest_open = False  # the ingest thread runs and will see a restart request
         self.on_error: Callable[[BaseException], None] | None = None
         self.on_finished: Callable[[], None] | None = None
         self.on_dropped: Callable[[int], None] | None = None
@@ -127,6 +129,7 @@ class PipelineWorker:
         self._launch()
 
     def _launch(self) -> None:
+        self._ingest_open = True
         self._threads = [
             threading.Thread(target=self._guard(self._ingest_loop), name="asa-ingest", daemon=True),
             threading.Thread(target=self._guard(self._infer_loop), name="asa-infer", daemon=True),
@@ -185,10 +188,11 @@ class PipelineWorker:
         Works while running and after the stream ended (or failed).
         """
         self.counters.set_paused(False)
-        self._restart_requested.set()
-        self._resume.set()
-        if self.running:
-            return  # the ingest thread reopens the source
+        with self._control:
+            self._restart_requested.set()
+            self._resume.set()
+            if self._ingest_open:
+                return  # the ingest thread reopens the source
         for t in self._threads:
             t.join(2.0)
         self._stop.clear()
@@ -340,21 +344,33 @@ class PipelineWorker:
                 self.packets_skipped += 1
 
     def _ingest_loop(self) -> None:
-        while not self._stop.is_set():
-            if self._restart_requested.is_set():
-                self._reopen()
-            windows = drive(
-                self._gated(iter(self.source)), self.ingest, self.pacer,
-                limit=StreamLimit(self.max_seconds), counters=self.counters,
-                source_taps=[self.recording_tap], event_taps=[self.accumulator.push],
-                interrupted=self._interrupted, hold=self._hold,
-            )  # fmt: skip
-            for pending in windows:
-                for p in pending:
-                    self.window_queue.put(p)
-            if not self._restart_requested.is_set():
-                break
-        self.window_queue.close()
+        try:
+            while True:
+                if self._stop.is_set():
+                    break
+                if self._restart_requested.is_set():
+                    self._reopen()
+                self._ingest_pass()
+                with self._control:
+                    if self._stop.is_set() or not self._restart_requested.is_set():
+                        self._ingest_open = False
+                        break
+        finally:
+            with self._control:
+                self._ingest_open = False
+            self.window_queue.close()
+
+    def _ingest_pass(self) -> None:
+        """The source from its current position to its end (or a stop or restart request)."""
+        windows = drive(
+            self._gated(iter(self.source)), self.ingest, self.pacer,
+            limit=StreamLimit(self.max_seconds), counters=self.counters,
+            source_taps=[self.recording_tap], event_taps=[self.accumulator.push],
+            interrupted=self._interrupted, hold=self._hold,
+        )  # fmt: skip
+        for pending in windows:
+            for p in pending:
+                self.window_queue.put(p)
 
     def _infer_loop(self) -> None:
         try:
