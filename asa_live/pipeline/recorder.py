@@ -106,6 +106,11 @@ class RecordingTap:
     def active(self) -> bool:
         return self._recorder is not None
 
+    @property
+    def recorder(self) -> Aedat4Recorder | None:
+        """The recorder writing now (its ``events_written`` grows), or None."""
+        return self._recorder
+
     def __call__(self, events: np.ndarray) -> None:
         recorder = self._recorder
         if recorder is not None:
