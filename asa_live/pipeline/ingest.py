@@ -100,6 +100,10 @@ class IngestStage:
         stage._reset_next = True  # a restarted stream begins from rest
         return stage
 
+    def set_noise_filter(self, enabled: bool) -> None:
+        """Switch the noise filter (from any thread: it applies from the next packet)."""
+        self.noise_enabled = bool(enabled)
+
     def _filter(self, events: np.ndarray) -> np.ndarray:
         if not self.noise_enabled or len(events) == 0:
             return events

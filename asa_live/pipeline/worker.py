@@ -216,7 +216,7 @@ class PipelineWorker:
     def set_noise_filter(self, enabled: bool) -> None:
         self._noise_filter = bool(enabled)
         if self.ingest is not None:
-            self.ingest.noise_enabled = self._noise_filter
+            self.ingest.set_noise_filter(self._noise_filter)
 
     @property
     def sensor_size(self) -> tuple[int, int] | None:
