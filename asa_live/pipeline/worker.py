@@ -362,11 +362,12 @@ class PipelineWorker:
 
     def _ingest_pass(self) -> None:
         """The source from its current position to its end (or a stop or restart request)."""
+        # a camera is never held: its packets are read and dropped while paused (_gated)
         windows = drive(
             self._gated(iter(self.source)), self.ingest, self.pacer,
             limit=StreamLimit(self.max_seconds), counters=self.counters,
             source_taps=[self.recording_tap], event_taps=[self.accumulator.push],
-            interrupted=self._interrupted, hold=self._hold,
+            interrupted=self._interrupted, hold=None if self.live else self._hold,
         )  # fmt: skip
         for pending in windows:
             for p in pending:
