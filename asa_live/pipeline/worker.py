@@ -1,11 +1,9 @@
 """The pipeline in two background threads: :class:`PipelineWorker` owns threads and controls.
 
-* ingest thread: :func:`~asa_live.pipeline.drive.drive` (read, pace, adapt, filter, bin) puts
-  windows into a bounded :class:`~asa_live.pipeline.queues.WindowQueue`;
-* inference thread: takes every window that is queued (adaptive batching: one window per call
-  while it keeps up, the whole backlog in one call when it fell behind) and puts the reports
-  into a bounded :class:`~asa_live.pipeline.queues.ResultBuffer` that the GUI or the headless
-  printer drains. The worker never waits for the GUI.
+* ingest thread: :func:`~asa_live.pipeline.drive.drive` puts windows into a bounded WindowQueue;
+* inference thread: takes every queued window (adaptive batching: one per call while it keeps
+  up, the whole backlog in one call when it fell behind) and puts the reports into a bounded
+  ResultBuffer that the GUI or the headless printer drains; it never waits for the GUI.
 
 Windows are dropped (policy "drop", cameras and paced replays) only when even batched
 inference cannot keep up: ``stats().dropped_windows`` counts them and ``on_dropped(total)`` is
@@ -293,21 +291,19 @@ class PipelineWorker:
             callback(total + self.inference.discarded)
 
     def _attach(self, source: Any) -> None:
-        size = tuple(source.sensor_size)
-        if self.ingest is None:
-            binning = self.checkpoint.binning
+        size, binning = tuple(source.sensor_size), self.checkpoint.binning
+        if self.ingest is not None:
+            self.ingest = self.ingest.reopened(size)
+        else:
             self.ingest = IngestStage(
                 size, binning, self._noise_filter, self.idle_reset_ms, self.truth
             )
-        else:
-            self.ingest = self.ingest.reopened(size)
         self.source = source
 
     def _close_source(self) -> None:
         source, self.source = self.source, None
         if source is not None and hasattr(source, "close"):
-            # closing a dead camera must not mask the error that brought us here
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # a dead camera must not mask the first error
                 source.close()
 
     def _reopen(self) -> None:
