@@ -5,15 +5,15 @@
   up, the whole backlog in one call when it fell behind) and puts the reports into a bounded
   ResultBuffer that the GUI or the headless printer drains; it never waits for the GUI.
 
-Windows are dropped (policy "drop", cameras and paced replays) only when even batched
-inference cannot keep up: ``stats().dropped_windows`` counts them and ``on_dropped(total)`` is
-called at each drop. Controls (pause, resume, reset, restart, speed, noise filter, recording)
-work from any thread; ``stats()`` only reads.
+Windows are dropped (policy "drop") only when even batched inference cannot keep up; they are
+counted in ``stats()`` (read-only) and reported to ``on_dropped(total)``. Controls work from
+any thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -32,28 +32,30 @@ from asa_live.pipeline.recorder import Aedat4Recorder, RecordingTap
 from asa_live.pipeline.report import WindowReport
 from asa_live.pipeline.stats import PipelineStats, RunCounters
 
-# Room for this many windows between ingest and inference (240 ms of stream at 1x). Batched
-# inference clears a backlog in one call, so a full queue means it really cannot keep up.
+# Queue room: MAX_BACKLOG_S of wall time at the replay speed (16 windows at 1x, 160 at 10x),
+# the same latency bound at every speed. Batched inference clears a backlog in one call, so a
+# full queue means it really cannot keep up.
 MAX_PENDING_WINDOWS = 16
+MAX_BACKLOG_S = 0.24
 
 
 class PipelineWorker:
     """The pipeline in two background threads with bounded queues (see the module doc).
 
     Args:
-        open_source: a callable returning a fresh EventSource (e.g. ``SourceSpec.open``);
-            called by ``start()`` in the caller's thread (a bad file or a missing camera
-            raises there) and again by ``restart()``.
+        open_source: returns a fresh EventSource (``SourceSpec.open``); called by ``start()``
+            in the caller's thread (a bad file raises there) and again by ``restart()``.
         checkpoint: a loaded Checkpoint.
         speed: replay speed (None: as fast as the pipeline goes, or a live camera).
         live: the source produces events in real time by itself (a camera): never paced, and
             its events are read and discarded while paused so that its buffers do not fill.
         policy: "drop", "merge" or "block"; default "block" for an unpaced replay, else "drop".
-        max_pending_windows: capacity of the window queue.
+        max_pending_windows: capacity of the window queue (None: from the speed, see
+            ``MAX_BACKLOG_S``; it follows ``set_speed``).
         noise_filter, idle_reset_ms, labels, max_seconds, readout, torch_threads: as for
             :func:`~asa_live.pipeline.stream.run_stream`.
-        result_capacity: capacity of the result buffer.
-        lossless_results: True for headless printing (back-pressure), False for the GUI.
+        result_capacity, lossless_results: the result buffer's size; lossless (back-pressure)
+            for headless printing, dropping its oldest for the GUI.
         display_span_us: how much recent event history the display accumulator keeps.
         batch_windows: the most queued windows run in one forward call (1: one per call).
         pacer: a ready pacer (e.g. with a test clock); overrides ``speed``.
@@ -67,7 +69,7 @@ class PipelineWorker:
         speed: float | None = None,
         live: bool = False,
         policy: str | None = None,
-        max_pending_windows: int = MAX_PENDING_WINDOWS,
+        max_pending_windows: int | None = None,
         noise_filter: bool = False,
         idle_reset_ms: float | None = DEFAULT_IDLE_RESET_MS,
         labels: Any = None,
@@ -84,29 +86,26 @@ class PipelineWorker:
         self._open_source = open_source
         self.checkpoint = checkpoint
         self.live = live
-        self._stop = threading.Event()
-        self._resume = threading.Event()
+        self._stop, self._resume, self._finished = (threading.Event() for _ in range(3))
+        self._reset_requested, self._restart_requested = threading.Event(), threading.Event()
         self._resume.set()
-        self._reset_requested = threading.Event()
-        self._restart_requested = threading.Event()
-        self._finished = threading.Event()
         self.pacer = pacer or Pacer(None if live else speed, self._stop)
         if policy is None:
             policy = "block" if (self.pacer.speed is None and not live) else "drop"
-        self.window_queue = WindowQueue(max_pending_windows, policy, self._stop, self._dropped)
+        self._auto_capacity = max_pending_windows is None
+        capacity = self._capacity() if max_pending_windows is None else max_pending_windows
+        self.window_queue = WindowQueue(capacity, policy, self._stop, self._dropped)
         self.results = ResultBuffer(result_capacity, lossless_results, self._stop)
         self.counters = RunCounters()
         self.truth = as_truth(labels)
-        self.max_seconds = max_seconds
-        self.idle_reset_ms = idle_reset_ms
+        self.max_seconds, self.idle_reset_ms = max_seconds, idle_reset_ms
         self._noise_filter = bool(noise_filter)
         self.accumulator = EventAccumulator(checkpoint.binning.sensor_size, display_span_us)
         self.recording_tap = RecordingTap()
         self.source: Any = None
         self.ingest: IngestStage | None = None
         self.inference = InferenceStage(checkpoint, readout, torch_threads, self.pacer.clock)
-        self.layer_names = self.inference.layer_names
-        self.class_names = self.inference.class_names
+        self.layer_names, self.class_names = self.inference.layer_names, self.inference.class_names
         self.error: BaseException | None = None
         self.user_resets = 0
         self.packets_skipped = 0  # camera packets read and discarded while paused
@@ -114,9 +113,9 @@ class PipelineWorker:
         self._threads: list[threading.Thread] = []
         self._control = threading.Lock()  # restart() against the ingest thread's exit
         self._ingest_open = False  # the ingest thread runs and will see a restart request
-        self.on_error: Callable[[BaseException], None] | None = None
+        self.on_error: Callable[[BaseException], None] | None = None  # callbacks: any thread
         self.on_finished: Callable[[], None] | None = None
-        self.on_dropped: Callable[[int], None] | None = None
+        self.on_dropped: Callable[[int], None] | None = None  # total dropped so far
 
     # ----------------------------------------------------------------- control (any thread)
     def start(self) -> None:
@@ -202,6 +201,12 @@ class PipelineWorker:
     def set_speed(self, speed: float | None) -> None:
         if not self.live:
             self.pacer.set_speed(speed)
+            if self._auto_capacity:
+                self.window_queue.capacity = self._capacity()
+
+    def _capacity(self) -> int:
+        windows_per_s = 1e6 / self.checkpoint.binning.window_us * (self.pacer.speed or 1.0)
+        return max(MAX_PENDING_WINDOWS, math.ceil(MAX_BACKLOG_S * windows_per_s))
 
     @property
     def speed(self) -> float | None:

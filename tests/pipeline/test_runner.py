@@ -541,3 +541,14 @@ def test_bad_batch_size_is_a_clear_error(small_ckpt, recording):
         list(run_stream(open_replay(path), small_ckpt, batch_windows=0))
     with pytest.raises(ConfigError, match="batch_windows must be a whole number"):
         PipelineWorker(lambda: open_replay(path), small_ckpt, batch_windows=2.5)
+
+
+def test_queue_room_is_the_same_wall_time_at_every_speed(small_ckpt, recording):
+    path, _, _ = recording
+    worker = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=10.0)
+    assert worker.window_queue.capacity == 160  # 0.24 s of wall time at 10x, 15 ms windows
+    worker.set_speed(1.0)
+    assert worker.window_queue.capacity == 16
+    fixed = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=10.0, max_pending_windows=3)
+    fixed.set_speed(1.0)
+    assert fixed.window_queue.capacity == 3
