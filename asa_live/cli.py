@@ -18,15 +18,28 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from asa_live.errors import AsaLiveError, ConfigError
+from asa_live.options import Parser, float_in, nonnegative_float
+from asa_live.pipeline.display import EventAccumulator
+from asa_live.pipeline.models import load_model
+from asa_live.pipeline.pacing import MAX_SPEED, MIN_SPEED
+from asa_live.pipeline.sources import SourceSpec
+from asa_live.pipeline.stats import RunCounters
+from asa_live.pipeline.stream import run_stream
+from asa_live.pipeline.video import VideoExporter
+from asa_live.pipeline.worker import PipelineWorker
 
 READABLE_EVERY_US = 500_000
+# Upper bounds of the number options: far beyond any use, small enough that every value stays
+# exact in microseconds and fits Qt's 32-bit millisecond timers (--screenshot-after).
+MAX_STREAM_S = 1e7
+MAX_IDLE_RESET_MS = 1e7
+MAX_SCREENSHOT_AFTER_S = 3600.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="asa-live",
         description="Real-time gesture recognition for event cameras with a streaming ASA-SNN.",
     )
@@ -43,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--speed",
-        type=float,
+        type=float_in(MIN_SPEED, MAX_SPEED),
         default=None,
         help="replay speed, 0.1..100 x real time (default: 1 with a window; as fast as possible "
         "with --headless)",
@@ -56,21 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--headless", action="store_true", help="no window: one JSON object per window on stdout"
     )
-    p.add_argument("--max-seconds", type=float, metavar="S", help="stop after S s of stream")
+    p.add_argument(
+        "--max-seconds",
+        type=float_in(0.0, MAX_STREAM_S, low_open=True),
+        metavar="S",
+        help="stop after S s of stream",
+    )
     p.add_argument("--export-video", metavar="OUT.mp4", help="write annotated frames (no window)")
     p.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window offscreen, save it, exit"
     )
     p.add_argument(
         "--screenshot-after",
-        type=float,
+        type=float_in(0.0, MAX_SCREENSHOT_AFTER_S, low_open=True),
         default=4.0,
         metavar="S",
         help="seconds of running before --screenshot is taken (default 4)",
     )
     p.add_argument(
         "--idle-reset-ms",
-        type=float,
+        type=nonnegative_float(MAX_IDLE_RESET_MS),
         default=1000.0,
         metavar="MS",
         help="reset the network state after this many ms without events (0: never; default 1000)",
@@ -82,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy",
         choices=("drop", "merge"),
         default="drop",
-        help="when inference falls behind real time: drop the oldest pending window (default) "
-        "or merge late windows",
+        help="when inference falls behind real time even with batching: drop the oldest "
+        "pending window (default) or merge late windows",
     )
     return p
 
@@ -97,15 +115,7 @@ def has_display() -> bool:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from asa_live.pipeline.pacing import check_speed
-
-    check_speed(args.speed)
-    if args.max_seconds is not None and args.max_seconds <= 0:
-        raise ConfigError(f"--max-seconds must be positive, got {args.max_seconds:g}.")
-    if args.idle_reset_ms < 0:
-        raise ConfigError(f"--idle-reset-ms must be 0 or more, got {args.idle_reset_ms:g}.")
-    if args.screenshot_after <= 0:
-        raise ConfigError(f"--screenshot-after must be positive, got {args.screenshot_after:g}.")
+    """The checks that involve several options (each number was checked by its type)."""
     if args.speed is not None and args.camera is not None:
         raise ConfigError("--speed applies to --replay only: a camera runs in real time.")
     if args.loop and args.replay is None:
@@ -116,28 +126,13 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--screenshot needs a .png name, got '{args.screenshot}'.")
 
 
-def source_factory(args: argparse.Namespace) -> Any:
-    """A callable that opens the requested source (None when no source was given)."""
-    from asa_live.pipeline.sources import open_camera, open_replay
-
+def source_spec(args: argparse.Namespace) -> SourceSpec | None:
+    """The source the options ask for (None when neither --replay nor --camera was given)."""
+    labels = Path(args.labels) if args.labels else None
     if args.camera is not None:
-        serial = args.camera or None
-        return lambda: open_camera(serial)
+        return SourceSpec.camera(args.camera or None)
     if args.replay is not None:
-        path, loop = Path(args.replay), args.loop
-        return lambda: open_replay(path, loop=loop)
-    return None
-
-
-def labels_for(args: argparse.Namespace) -> Any:
-    from asa_live.pipeline.labels import GroundTruth, labels_path_for
-
-    if args.labels:
-        return GroundTruth.from_csv(args.labels)
-    if args.replay:
-        found = labels_path_for(args.replay)
-        if found is not None:
-            return GroundTruth.from_csv(found)
+        return SourceSpec.replay(args.replay, loop=args.loop, speed=args.speed, labels_path=labels)
     return None
 
 
@@ -148,38 +143,33 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
     keep up with, and one thread avoids the hand-offs between two. Cameras and paced replays
     run in the threaded worker with its overload policy.
     """
-    from asa_live.pipeline.display import EventAccumulator
-    from asa_live.pipeline.models import load_model
-    from asa_live.pipeline.runner import PipelineWorker, run_stream
-    from asa_live.pipeline.stats import RunCounters
-
-    factory = source_factory(args)
-    if factory is None:
+    spec = source_spec(args)
+    if spec is None:
         raise ConfigError("Nothing to run: give --replay FILE or --camera [SERIAL].")
     checkpoint = load_model(args.model)
-    speed = args.speed
-    if speed is None and not json_lines and args.replay is not None and not args.export_video:
+    speed = spec.speed
+    if speed is None and not json_lines and not spec.live and not args.export_video:
         speed = 1.0  # a person is watching the lines: replay in real time, as the window would
     options = {
         "noise_filter": args.noise_filter,
         "idle_reset_ms": args.idle_reset_ms or None,
-        "labels": labels_for(args),
+        "labels": spec.labels(),
         "max_seconds": args.max_seconds,
     }
     worker = None
     counters = RunCounters()
     accumulator = EventAccumulator(checkpoint.binning.sensor_size, 4_000_000)
-    if speed is None and args.camera is None:
-        source = factory()
+    if speed is None and not spec.live:
+        source = spec.open()
         reports = run_stream(
             source, checkpoint, counters=counters, event_tap=accumulator.push, **options
         )
     else:
         worker = PipelineWorker(
-            factory,
+            spec.open,
             checkpoint,
             speed=speed,
-            live=args.camera is not None,
+            live=spec.live,
             policy=args.policy,
             result_capacity=16 if args.export_video else 4096,
             lossless_results=True,
@@ -191,8 +181,6 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
         reports = worker.iter_results()
     exporter = None
     if args.export_video:
-        from asa_live.pipeline.video import VideoExporter
-
         exporter = VideoExporter(
             args.export_video,
             accumulator,
@@ -241,6 +229,7 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
 
 def run_with_window(args: argparse.Namespace) -> int:
     try:
+        # the window is optional (the [gui] extra): PyQt6 loads only when a window is wanted
         from asa_live.gui.app import run_app
     except ImportError as err:
         raise ConfigError(
@@ -248,11 +237,14 @@ def run_with_window(args: argparse.Namespace) -> int:
             "`pip install 'asa-live[gui]'`, or use --headless."
         ) from None
 
-    return run_app(args)
+    return run_app(args, source_spec(args))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (one sentence, code 2)
+        return int(done.code or 0)
     try:
         _check_args(args)
         if args.headless or args.export_video:

@@ -11,13 +11,17 @@ Side by side, in one process, on the same recording and checkpoint:
 3. paced replay at 1x (real time) through the worker (drop policy): window-end-to-prediction
    latency as a user sees it, and dropped windows;
 4. the same two runs with the window open (offscreen Qt, redraw timer at 60 Hz): windows/s and
-   latency with the GUI against without it, and the measured redraw rate.
+   latency with the GUI against without it, and the measured redraw rate;
+5. the whole recording paced at 10x headless (worker) and at 4x with the window: windows
+   dropped when inference falls behind (issue 11 bug 3: batching the backlog should keep
+   every window on this machine).
 
 Prints medians over ``--repeats`` runs and the ratios. Without ``--model`` it uses the shipped
 default model, or (if that is missing) a randomly initialised paper-size 3-layer net with
 K = 1 (the streaming recipe's shape): dense convs cost the same whatever the weights.
 
     .venv/bin/python benchmarks/bench_replay.py [--model PATH] [--repeats 3] [--paced-seconds 10]
+    .venv/bin/python benchmarks/bench_replay.py --quick     # 1 repeat, 5 s paced runs
 """
 
 from __future__ import annotations
@@ -61,8 +65,7 @@ def _stats(latencies: list[float]) -> tuple[float, float]:
 
 def run_ingest_only(ckpt, recording: Path) -> dict:
     """Source -> adaptation -> binning only (no network): what the pipeline costs by itself."""
-    from asa_live.pipeline import open_replay
-    from asa_live.pipeline.runner import IngestStage
+    from asa_live.pipeline import IngestStage, open_replay
 
     source = open_replay(recording)
     ingest = IngestStage(tuple(source.sensor_size), ckpt.binning)
@@ -106,8 +109,7 @@ def run_network_only(ckpt, n_windows: int = 400, batch: int = 1) -> dict:
 
 
 def run_naive(ckpt, recording: Path, labels, batch_windows: int | None = None) -> dict:
-    from asa_live.pipeline import open_replay, run_stream
-    from asa_live.pipeline.runner import BATCH_WINDOWS
+    from asa_live.pipeline import BATCH_WINDOWS, open_replay, run_stream
 
     batch = BATCH_WINDOWS if batch_windows is None else batch_windows
     t0 = time.perf_counter()
@@ -121,8 +123,7 @@ def run_naive(ckpt, recording: Path, labels, batch_windows: int | None = None) -
 def run_worker(
     ckpt, recording: Path, labels, speed=None, max_seconds=None, batch_windows=None
 ) -> dict:
-    from asa_live.pipeline import PipelineWorker, open_replay
-    from asa_live.pipeline.runner import BATCH_WINDOWS
+    from asa_live.pipeline import BATCH_WINDOWS, PipelineWorker, open_replay
 
     worker = PipelineWorker(
         lambda: open_replay(recording),
@@ -208,7 +209,10 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--paced-seconds", type=float, default=10.0)
     ap.add_argument("--no-gui", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="1 repeat, 5 s paced runs")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats, args.paced_seconds = 1, 5.0
 
     import torch
 
@@ -232,10 +236,12 @@ def main() -> int:
         "worker_single": [],
         "worker": [],
         "paced": [],
+        "paced_10x": [],
     }
     if not args.no_gui:
         rows["gui_fast"] = []
         rows["gui_paced"] = []
+        rows["gui_paced_4x"] = []
     for _ in range(args.repeats):
         rows["ingest"].append(run_ingest_only(ckpt, recording))
         rows["network"].append(run_network_only(ckpt))
@@ -245,9 +251,11 @@ def main() -> int:
         rows["worker_single"].append(run_worker(ckpt, recording, labels, batch_windows=1))
         rows["worker"].append(run_worker(ckpt, recording, labels))
         rows["paced"].append(run_worker(ckpt, recording, labels, 1.0, args.paced_seconds))
+        rows["paced_10x"].append(run_worker(ckpt, recording, labels, 10.0))
         if not args.no_gui:
             rows["gui_fast"].append(run_gui(ckpt, recording, labels))
             rows["gui_paced"].append(run_gui(ckpt, recording, labels, 1.0, args.paced_seconds))
+            rows["gui_paced_4x"].append(run_gui(ckpt, recording, labels, 4.0))
 
     print(f"\nmedians over {args.repeats} runs")
     print("(p50/p95: window-end-to-prediction latency; for 'network only': time per call)")
@@ -264,6 +272,8 @@ def main() -> int:
         "paced": f"paced 1x, worker, {args.paced_seconds:g} s",
         "gui_fast": "fast replay, worker + GUI 60 Hz",
         "gui_paced": f"paced 1x, worker + GUI, {args.paced_seconds:g} s",
+        "paced_10x": "paced 10x, worker, whole file",
+        "gui_paced_4x": "paced 4x, worker + GUI, whole file",
     }
     for key, runs in rows.items():
         dropped = _median(runs, "dropped") if "dropped" in runs[0] else 0
@@ -272,6 +282,12 @@ def main() -> int:
             f"{_median(runs, 'rtf'):>13.1f}{_median(runs, 'p50'):>9.2f}{_median(runs, 'p95'):>9.2f}"
             f"{dropped:>9.0f}"
         )
+    print("\ndropped windows per config (median):")
+    for key, runs in rows.items():
+        if "dropped" in runs[0]:
+            print(
+                f"  {names[key]:<40}{_median(runs, 'dropped'):>6.0f} of {_median(runs, 'windows') + _median(runs, 'dropped'):.0f}"
+            )
     acc = rows["worker"][0]["accuracy"]
     if acc is not None:
         print(f"\nper-window accuracy on the labelled windows: {100 * acc:.1f} %")

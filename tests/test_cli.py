@@ -111,7 +111,8 @@ def test_export_video(capsys, files, tmp_path):
     [
         (["--replay", "{tmp}/missing.aedat4"], "does not exist"),
         (["--replay", "{tmp}/garbage.aedat4"], "garbage.aedat4"),
-        (["--replay", "{tmp}/notes.txt"], "not a recording"),
+        (["--replay", "{tmp}/notes.txt"], "notes.txt"),
+        (["--replay", "{tmp}"], "folder"),
         (["--replay", "{rec}", "--model", "{tmp}/garbage.safetensors"], "garbage.safetensors"),
         (["--replay", "{rec}", "--model", "{tmp}/none.safetensors"], "does not exist"),
         (["--replay", "{rec}", "--speed", "500"], "speed"),
@@ -130,6 +131,69 @@ def test_errors_are_one_line_and_exit_2(capsys, files, tmp_path, argv, needle):
         args += ["--model", str(ckpt)]
     line = _one_line_error(*_run(capsys, *args, "--headless"))
     assert needle in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--max-seconds", "nan"],
+        ["--max-seconds", "inf"],
+        ["--max-seconds", "0"],
+        ["--idle-reset-ms", "nan"],
+        ["--idle-reset-ms", "-inf"],
+        ["--idle-reset-ms", "-1"],
+        ["--screenshot-after", "inf"],
+        ["--screenshot-after", "nan"],
+        ["--screenshot-after", "1e7"],
+        ["--speed", "nan"],
+        ["--speed", "inf"],
+        ["--speed", "0.05"],
+        ["--speed", "fast"],
+    ],
+)
+def test_bad_numbers_are_one_sentence_and_exit_2(capsys, files, argv):
+    """Issue 11 bug 1: NaN, infinity and out-of-range numbers never reach the pipeline or Qt."""
+    ckpt, rec, _, _ = files
+    line = _one_line_error(*_run(capsys, "--replay", rec, "--model", ckpt, "--headless", *argv))
+    assert argv[0] in line
+
+
+def test_screenshot_after_nan_does_not_abort(files, tmp_path):
+    """``--screenshot-after nan`` used to abort natively (exit 134) inside Qt's timer."""
+    ckpt, rec, _, _ = files
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "asa_live.cli", "--replay", str(rec), "--model", str(ckpt),
+         "--screenshot", str(tmp_path / "s.png"), "--screenshot-after", "nan"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--screenshot-after" in lines[0]
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("asa-live ")
+
+
+def test_looping_replay_time_keeps_increasing(capsys, files):
+    """Issue 11 bug 7: with --loop, t_start_us/t_end_us keep increasing across the passes."""
+    ckpt, rec, events, _ = files
+    span_s = (int(events["t"][-1]) - int(events["t"][0])) / 1e6
+    code, out, _ = _run(
+        capsys, "--replay", rec, "--model", ckpt, "--headless", "--loop",
+        "--max-seconds", f"{2.5 * span_s:.3f}",
+    )  # fmt: skip
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    restarts = [i for i, r in enumerate(rows) if r.get("state_reset")]
+    assert len(restarts) >= 2  # three passes
+    assert all(b["t_start_us"] == a["t_end_us"] for a, b in zip(rows, rows[1:], strict=False))
+    assert rows[-1]["t_end_us"] - rows[0]["t_start_us"] > 2 * span_s * 1e6
+    first = [r.get("truth") for r in rows[: restarts[0]]]
+    second = [r.get("truth") for r in rows[restarts[0] : restarts[1]]]
+    assert first == second and "left_hand_wave" in first  # labels apply on every pass
 
 
 def test_missing_default_model_suggests_model_option(capsys, files, monkeypatch, tmp_path):

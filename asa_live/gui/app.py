@@ -7,22 +7,23 @@ import signal
 import sys
 from pathlib import Path
 
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
 from asa_live.errors import AsaLiveError
+from asa_live.gui.main_window import MainWindow
+from asa_live.pipeline.models import load_model
+from asa_live.pipeline.sources import SourceSpec
 
 
-def run_app(args: argparse.Namespace) -> int:
+def run_app(args: argparse.Namespace, spec: SourceSpec | None) -> int:
     """Create the QApplication and the main window, run the event loop; returns the exit code.
 
+    ``spec`` is the source the command line asked for (None: the window opens without one).
     Errors in the command line's own choices (the model, the first source) are raised as
     AsaLiveError before any window exists (the CLI prints them and exits 2); later errors
     appear as dialogs in the window.
     """
-    from PyQt6.QtCore import QTimer
-    from PyQt6.QtWidgets import QApplication
-
-    from asa_live.gui.main_window import MainWindow
-    from asa_live.pipeline.models import load_model
-
     checkpoint = load_model(args.model)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("asa-live")
@@ -33,33 +34,10 @@ def run_app(args: argparse.Namespace) -> int:
         policy=args.policy,
         model_path=args.model,
     )
-    if args.replay:
-        from asa_live.cli import labels_for
-        from asa_live.pipeline.sources import open_replay
-
-        path, loop = Path(args.replay), args.loop
-        labels = labels_for(args)
-        # Open once here so that a bad file is a one-line error, not a window with a dialog.
-        open_replay(path, loop=False).close()
-        window._reopen = lambda: window.open_file(path, loop)
-        started = window.start_source(
-            lambda: open_replay(path, loop=loop),
-            path.name,
-            speed=args.speed or 1.0,
-            labels=labels,
-            max_seconds=args.max_seconds,
-        )
-    elif args.camera is not None:
-        from asa_live.pipeline.sources import open_camera
-
-        serial = args.camera or None
-        open_camera(serial).close()
-        window._reopen = lambda: window.open_camera(serial)
-        started = window.start_source(
-            lambda: open_camera(serial), f"camera {serial or ''}".strip(), live=True
-        )
-    else:
-        started = True
+    started = True
+    if spec is not None:
+        spec.check()  # a bad file or no camera: a one-line error, not a window with a dialog
+        started = window.open_spec(spec, max_seconds=args.max_seconds)
     if not started:
         raise AsaLiveError(window.errors_shown[-1])
     window.show()

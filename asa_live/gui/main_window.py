@@ -31,6 +31,7 @@ from asa_live.gui.timeline import source_attr, source_time_range_us
 from asa_live.gui.worker import QtPipelineWorker
 from asa_live.pipeline.display import ApsFrames, compose_picture
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
+from asa_live.pipeline.sources import SourceSpec
 
 MAX_REDRAW_HZ = 60.0
 # The event image and the overlay follow the redraw timer; the plots and the status line are
@@ -70,7 +71,7 @@ class MainWindow(QMainWindow):
         self.qworker: QtPipelineWorker | None = None
         self.source_name = ""
         self._live = False
-        self._reopen: Callable[[], bool] | None = None
+        self.spec: SourceSpec | None = None  # the running source, reopened with a new model
         self.error_box: QMessageBox | None = None
         self.errors_shown: list[str] = []
         self.redraws = 0
@@ -183,29 +184,28 @@ class MainWindow(QMainWindow):
         self.status.clear(self.source_name)
         self.timeline.rewind()
 
-    def open_file(self, path: str | Path, loop: bool = False, speed: float | None = None) -> bool:
-        """Replay a recording (labels CSV beside it picked up automatically)."""
-        from asa_live.pipeline.labels import GroundTruth, labels_path_for
-        from asa_live.pipeline.sources import open_replay
-
-        path = Path(path)
+    def open_spec(self, spec: SourceSpec, max_seconds: float | None = None) -> bool:
+        """Start the source ``spec`` names (a replay's labels come with it)."""
         try:
-            found = labels_path_for(path)
-            labels = GroundTruth.from_csv(found) if found else None
+            labels = spec.labels()
         except AsaLiveError as err:
             self.show_error(str(err))
             return False
-        speed = self.speed_box.value() if speed is None else speed
-        self._reopen = lambda: self.open_file(path, loop)
-        return self.start_source(
-            lambda: open_replay(path, loop=loop), path.name, speed=speed, labels=labels
-        )
+        speed = None if spec.live else (spec.speed or self.speed_box.value())
+        started = self.start_source(
+            spec.open, spec.name, live=spec.live, speed=speed, labels=labels,
+            max_seconds=max_seconds,
+        )  # fmt: skip
+        if started:
+            self.spec = spec
+        return started
+
+    def open_file(self, path: str | Path, loop: bool = False, speed: float | None = None) -> bool:
+        """Replay a recording (labels CSV beside it picked up automatically)."""
+        return self.open_spec(SourceSpec.replay(path, loop=loop, speed=speed))
 
     def open_camera(self, serial: str | None = None) -> bool:
-        from asa_live.pipeline.sources import open_camera
-
-        self._reopen = lambda: self.open_camera(serial)
-        return self.start_source(lambda: open_camera(serial), f"camera {serial or ''}", live=True)
+        return self.open_spec(SourceSpec.camera(serial))
 
     def open_model(self, path: str | Path) -> bool:
         """Load another checkpoint; the current source restarts with it."""
@@ -220,8 +220,8 @@ class MainWindow(QMainWindow):
         self.checkpoint = checkpoint
         self.model_path = str(path)
         self._make_spike_panel()
-        if self._reopen is not None:
-            self._reopen()
+        if self.spec is not None:
+            self.open_spec(self.spec)
         return True
 
     def _ask_open_file(self) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asa_live.events.ibm import read_labels_csv
+
 
 def labels_path_for(recording: str | os.PathLike) -> Path | None:
     """``<stem>_labels.csv`` next to ``recording`` when it exists, else None."""
@@ -46,8 +48,6 @@ class GroundTruth:
     @classmethod
     def from_csv(cls, path: str | os.PathLike, **kw) -> GroundTruth:
         """Read an IBM labels CSV (InputFileError when it is missing or malformed)."""
-        from asa_live.events.ibm import read_labels_csv
-
         return cls(read_labels_csv(path), **kw)
 
     def __len__(self) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from asa_live.errors import ModelFileError
+from asa_live.model.checkpoint import load_checkpoint
+from asa_live.model.readout import readout_from_provenance
 
 DEFAULT_MODEL_NAME = "gesture-3layer-asa.safetensors"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +27,6 @@ def default_model_path() -> Path:
 
 def load_model(path: str | os.PathLike | None = None) -> Any:
     """Load ``path`` (or the default model) as a Checkpoint; ModelFileError when unusable."""
-    from asa_live.model.checkpoint import load_checkpoint
-
     if path is None:
         default = default_model_path()
         if not default.is_file():
@@ -43,6 +43,4 @@ def load_model(path: str | os.PathLike | None = None) -> Any:
 
 def readout_for(checkpoint: Any) -> Any:
     """The decision readout stored with the checkpoint (one resolver for app, eval and training)."""
-    from asa_live.model.readout import readout_from_provenance
-
     return readout_from_provenance(checkpoint.provenance)

@@ -31,7 +31,7 @@ class Aedat4Recorder:
     def __init__(
         self, path: str | os.PathLike, sensor_size: tuple[int, int], max_queued_packets: int = 1024
     ) -> None:
-        import dv_processing as dv
+        import dv_processing as dv  # heavy native module: loaded only when recording starts
 
         self.path = Path(path)
         if self.path.suffix.lower() != ".aedat4":
@@ -89,3 +89,46 @@ class Aedat4Recorder:
             self._thread.join()
         # The file gets its index and trailer only once the writer is destroyed.
         self._writer = None
+
+
+class RecordingTap:
+    """A tap on the source's event stream that records while a recorder is attached.
+
+    The ingest thread calls the tap with every packet; ``start`` and ``stop`` come from any
+    other thread (the GUI's Record button).
+    """
+
+    def __init__(self) -> None:
+        self._recorder: Aedat4Recorder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self._recorder is not None
+
+    @property
+    def recorder(self) -> Aedat4Recorder | None:
+        """The recorder writing now (its ``events_written`` grows), or None."""
+        return self._recorder
+
+    def __call__(self, events: np.ndarray) -> None:
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.write(events)
+
+    def start(self, path: str | os.PathLike, sensor_size: tuple[int, int]) -> Aedat4Recorder:
+        """Record to ``path`` from now on (a recording already running is finished first)."""
+        recorder = Aedat4Recorder(path, sensor_size)
+        with self._lock:
+            old, self._recorder = self._recorder, recorder
+        if old is not None:
+            old.close()
+        return recorder
+
+    def stop(self) -> Aedat4Recorder | None:
+        """Finish the recording; returns the recorder (its ``path``, ``events_written``)."""
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()
+        return recorder

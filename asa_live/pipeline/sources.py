@@ -1,54 +1,117 @@
-"""Opening the app's sources: a replay file (optionally looping) or a camera.
+"""Opening the app's sources: one :class:`SourceSpec` for the CLI, the GUI start-up and Open.
 
-Replays are opened unpaced (``speed=None``): the pipeline's :class:`~asa_live.pipeline.pacing.Pacer`
-paces every file type the same way and lets the speed change while running. A looping replay
-reopens the file after each pass and keeps its timestamps, so each pass starts back in time;
-the pipeline treats that jump as a restart (fresh binner and network state) and the labels
-of the file still apply.
+A spec names a recording (path, optional format and sensor size for formats that need them,
+loop, speed, labels) or a camera (serial number). ``open()`` gives a plain unpaced
+EventSource (the pipeline's :class:`~asa_live.pipeline.pacing.Pacer` paces every file type the
+same way and lets the speed change while running); ``labels()`` gives the ground truth.
+
+A looping replay reopens the file after each pass and yields its own timestamps again; the
+ingest stage sees the jump back, restarts the binner and the network state, and shifts the
+later windows so that reported time keeps increasing (docs/events.md).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from asa_live.errors import InputFileError
-
-REPLAY_SUFFIXES = (".aedat4", ".aedat", ".npy")
-
-
-def open_replay(path: str | os.PathLike, loop: bool = False) -> Any:
-    """Open an AEDAT4, IBM AEDAT 3.1 (.aedat) or tonic .npy recording as an EventSource."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"The recording '{path}' does not exist: check the path.")
-    if path.suffix.lower() not in REPLAY_SUFFIXES:
-        raise InputFileError(
-            f"'{path.name}' is not a recording asa-live can replay: give an .aedat4, "
-            "an IBM .aedat or a tonic .npy file."
-        )
-    if loop:
-        return LoopingSource(lambda: _open_once(path))
-    return _open_once(path)
+from asa_live.errors import ConfigError, InputFileError
+from asa_live.events.sources import CameraSource, EventSource, open_source
+from asa_live.pipeline.labels import GroundTruth, labels_path_for
+from asa_live.pipeline.pacing import check_speed
 
 
-def _open_once(path: Path) -> Any:
-    from asa_live.events import sources
+@dataclass(frozen=True)
+class SourceSpec:
+    """What to open: a recording (``path``) or a camera (``path`` None, optional ``serial``).
 
-    if path.suffix.lower() == ".aedat4":
-        return sources.Aedat4FileSource(path, speed=None, loop=False)
-    return sources.open_source(str(path))
+    Attributes:
+        path: the recording; None for a camera.
+        serial: the camera's serial number (None: the first camera found).
+        loop: replay the file over and over.
+        speed: replay speed (None: the caller's default: real time in the GUI, as fast as
+            possible headless).
+        format: the file format when the suffix does not tell it (passed to ``open_source``).
+        sensor_size: (width, height) for formats that do not store it.
+        labels_path: the labels CSV (default: ``<stem>_labels.csv`` beside the recording).
+    """
+
+    path: Path | None = None
+    serial: str | None = None
+    loop: bool = False
+    speed: float | None = None
+    format: str | None = None
+    sensor_size: tuple[int, int] | None = None
+    labels_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.path is None and (self.loop or self.speed is not None):
+            raise ConfigError("--loop and --speed apply to --replay only: a camera runs live.")
+        check_speed(self.speed)
+
+    @classmethod
+    def replay(cls, path: str | os.PathLike, **kw: Any) -> SourceSpec:
+        return cls(path=Path(path), **kw)
+
+    @classmethod
+    def camera(cls, serial: str | None = None) -> SourceSpec:
+        return cls(serial=serial or None)
+
+    @property
+    def live(self) -> bool:
+        return self.path is None
+
+    @property
+    def name(self) -> str:
+        if self.path is None:
+            return f"camera {self.serial or ''}".strip()
+        return self.path.name
+
+    def open(self) -> EventSource:
+        """A fresh, unpaced EventSource; InputFileError / CameraError (one sentence) if not."""
+        if self.path is None:
+            return CameraSource(self.serial)
+        if not self.path.exists():
+            raise InputFileError(f"The recording '{self.path}' does not exist: check the path.")
+        if self.path.is_dir():
+            raise InputFileError(f"'{self.path}' is a folder: give a recording file.")
+        if self.loop:
+            return LoopingSource(self._open_once)
+        return self._open_once()
+
+    def _open_once(self) -> EventSource:
+        kw: dict[str, Any] = {}
+        if self.format is not None:
+            kw["format"] = self.format
+        if self.sensor_size is not None:
+            kw["sensor_size"] = self.sensor_size
+        return open_source(self.path, **kw)
+
+    def check(self) -> None:
+        """Open and close once, so that a bad file or a missing camera fails here."""
+        self.open().close()
+
+    def labels(self) -> GroundTruth | None:
+        """The ground truth: ``labels_path``, else the CSV beside the recording, else None."""
+        if self.labels_path is not None:
+            return GroundTruth.from_csv(self.labels_path)
+        found = None if self.path is None else labels_path_for(self.path)
+        return None if found is None else GroundTruth.from_csv(found)
 
 
-def open_camera(serial: str | None = None) -> Any:
-    """Open a live camera (the first one found, or the one with ``serial``)."""
-    from asa_live.events.sources import CameraSource
+def open_replay(path: str | os.PathLike, loop: bool = False) -> EventSource:
+    """Shorthand for ``SourceSpec.replay(path, loop=loop).open()``."""
+    return SourceSpec.replay(path, loop=loop).open()
 
-    return CameraSource(serial)
+
+def open_camera(serial: str | None = None) -> EventSource:
+    """Shorthand for ``SourceSpec.camera(serial).open()``."""
+    return SourceSpec.camera(serial).open()
 
 
 class LoopingSource:
@@ -63,20 +126,22 @@ class LoopingSource:
         self.sensor_size = tuple(self._current.sensor_size)
         self.name = f"{getattr(self._current, 'name', 'replay')} (looping)"
         self.passes = 0
+        self._closed = False
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
+        while not self._closed:
             got_events = False
             for packet in self._current:
                 got_events = got_events or len(packet) > 0
                 yield packet
             self.passes += 1
-            if not got_events:
+            if not got_events or self._closed:
                 return
             self._current.close()
             self._current = self._open_once()
 
     def close(self) -> None:
+        self._closed = True
         self._current.close()
 
     def __enter__(self) -> LoopingSource:

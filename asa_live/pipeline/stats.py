@@ -173,7 +173,17 @@ class RunCounters:
                 self.paused_s += now - self._pause_began
                 self._pause_began = None
 
-    def snapshot(self, running: bool, recent: bool = True) -> PipelineStats:
+    def snapshot(
+        self,
+        running: bool,
+        recent: bool = True,
+        *,
+        dropped: int | None = None,
+        merged: int | None = None,
+        resets: int | None = None,
+    ) -> PipelineStats:
+        """A read-only snapshot; ``dropped``/``merged``/``resets`` given by the owner of the
+        queues and stages replace the counters' own values (nothing is written)."""
         with self.lock:
             now = time.perf_counter()
             paused_s = self.paused_s + (now - self._pause_began if self._pause_began else 0.0)
@@ -183,8 +193,8 @@ class RunCounters:
             pct = self.latency.recent_percentile if recent else self.latency.percentile
             return PipelineStats(
                 windows=self.windows,
-                dropped_windows=self.dropped,
-                merged_windows=self.merged,
+                dropped_windows=self.dropped if dropped is None else dropped,
+                merged_windows=self.merged if merged is None else merged,
                 labelled_windows=self.labelled,
                 correct_windows=self.correct,
                 events=self.events,
@@ -194,7 +204,7 @@ class RunCounters:
                 latency_p95_ms=pct(95),
                 source_s=(self.source_us_done + span) / 1e6,
                 wall_s=max(now - self.wall_start - paused_s, 0.0),
-                state_resets=self.resets,
+                state_resets=self.resets if resets is None else resets,
                 running=running,
                 paused=self._pause_began is not None,
             )

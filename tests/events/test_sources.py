@@ -1,11 +1,11 @@
-"""Sources: AEDAT4 replay (fast, paced, looping), IBM .aedat, tonic .npy, arrays, open_source."""
+"""Sources: AEDAT4 replay, IBM .aedat, tonic .npy, arrays, open_source."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from asa_live.errors import ConfigError, InputFileError
+from asa_live.errors import InputFileError
 from asa_live.events import (
     EVENT_DTYPE,
     Aedat4FileSource,
@@ -16,25 +16,9 @@ from asa_live.events import (
     open_source,
     write_aedat31,
 )
-from asa_live.events.sources import Pacer
 from asa_live.events.tonic_npy import events_to_tonic_array, write_tonic_npy
 
 from .helpers import random_events
-
-
-class FakeClock:
-    """A clock that only moves when slept on, recording every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -59,49 +43,12 @@ def test_aedat4_fast_replay(aedat4_file):
     np.testing.assert_array_equal(np.concatenate(packets), events)
 
 
-@pytest.mark.parametrize("speed", [0.1, 1.0, 100.0])
-def test_aedat4_paced_replay_sleeps_per_packet(aedat4_file, speed):
-    path, events = aedat4_file
-    clock = FakeClock()
-    source = Aedat4FileSource(path, speed=speed, clock=clock, sleep=clock.sleep)
-    start = clock.now
-    packets = list(source)
-    span_s = (int(events["t"][-1]) - int(packets[0]["t"][-1])) / 1e6
-    assert clock.now - start == pytest.approx(span_s / speed, rel=1e-9)
-    assert len(clock.sleeps) <= len(packets)  # at most one sleep per packet: no busy spin
-
-
-def test_pacer_does_not_slow_a_late_consumer():
-    clock = FakeClock()
-    pacer = Pacer(1.0, clock, clock.sleep)
-    pacer.wait_for(0)
-    clock.now += 5.0  # the consumer took 5 s
-    pacer.wait_for(1_000_000)  # due after 1 s: already late, no sleep
-    assert clock.sleeps == []
-    pacer.wait_for(7_000_000)
-    assert clock.sleeps == [pytest.approx(2.0)]
-
-
-@pytest.mark.parametrize("speed", [0.05, 101, "fast"])
-def test_speed_out_of_range(aedat4_file, speed):
-    with pytest.raises(ConfigError, match="speed"):
-        Aedat4FileSource(aedat4_file[0], speed=speed)
-
-
-def test_aedat4_loop_keeps_time_increasing(aedat4_file):
-    path, events = aedat4_file
-    source = Aedat4FileSource(path, loop=True)
-    collected, total = [], 0
-    for packet in source:
-        collected.append(packet)
-        total += len(packet)
-        if total >= 2 * len(events) + 10:
-            source.close()
-    joined = np.concatenate(collected)
-    assert np.all(np.diff(joined["t"]) >= 0)
-    span = int(events["t"][-1]) - int(events["t"][0]) + 1
-    np.testing.assert_array_equal(joined["t"][len(events) : 2 * len(events)], events["t"] + span)
-    np.testing.assert_array_equal(joined["x"][len(events) : 2 * len(events)], events["x"])
+def test_sources_are_plain_unpaced_readers(aedat4_file):
+    """Pacing and looping live in the pipeline (tests/pipeline); a source only reads."""
+    with pytest.raises(TypeError):
+        Aedat4FileSource(aedat4_file[0], speed=1.0)
+    with pytest.raises(TypeError):
+        Aedat4FileSource(aedat4_file[0], loop=True)
 
 
 def test_ibm_source(tmp_path, rng):

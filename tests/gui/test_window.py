@@ -30,7 +30,11 @@ def test_window_opens_and_results_flow(qtbot, window, recording):
     _wait_reports(qtbot, window, 20)
     assert window.latest is not None
     assert window.event_view.overlay.report is window.latest
-    assert window.latest.truth is not None or window.latest.truth_name is None
+    names = window.worker.class_names
+    latest = window.latest
+    assert latest.truth_name == (names[latest.truth] if latest.truth is not None else None)
+    # the labels CSV beside the recording was picked up: labelled windows are counted
+    qtbot.waitUntil(lambda: window.worker.stats().labelled_windows > 0, timeout=20000)
     assert "win/s" in window.status.text() and "latency p50" in window.status.text()
     assert window.spike_panel is not None and window.spike_panel._count > 0
     recent, total = window.spike_panel.nasfr()
@@ -55,10 +59,13 @@ def test_controls_act(qtbot, window, recording):
     # pause / resume through the toolbar action
     window.act_pause.trigger()
     assert worker.paused and window.act_pause.text() == "Resume"
-    qtbot.wait(150)
-    frozen = worker.stats().windows
-    qtbot.wait(300)
-    assert worker.stats().windows == frozen
+    qtbot.waitUntil(lambda: worker.settled, timeout=15000)  # ingest holds, nothing in flight
+    stats = worker.stats()
+    frozen = stats.windows
+    # every window made before the pause is in (or counted as dropped)
+    assert frozen + stats.dropped_windows == worker.ingest.windows_emitted
+    window.redraw()
+    assert worker.settled and worker.stats().windows == frozen
     window.act_pause.trigger()
     assert not worker.paused
     # reset state
@@ -189,7 +196,8 @@ def test_fake_camera_through_the_window_and_recording(qtbot, window, recording, 
     _wait_reports(qtbot, window, 10)
     out = tmp_path / "rec.aedat4"
     assert window.start_recording(out)
-    qtbot.wait(400)
+    recorder = window.worker.recording_tap.recorder
+    qtbot.waitUntil(lambda: recorder.events_written > 0, timeout=15000)
     assert "REC" in window.status_text()
     window.stop_recording()
     assert sum(len(p) for p in iter_aedat4(out)) > 0

@@ -154,3 +154,25 @@ class FakeCameraApi:
         if serial is None:
             return self.cameras[0]
         return next(c for c in self.cameras if c.serial == serial)
+
+
+class FakeClock:
+    """A clock that moves only when waited on or advanced: timing tests without sleeping.
+
+    Pass ``clock=fake, wait=fake.wait`` to a Pacer; ``wait`` returns False (never cancelled).
+    """
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -18,8 +18,11 @@ from asa_live.pipeline import (
     open_replay,
     run_stream,
 )
-from asa_live.pipeline.runner import BATCH_WINDOWS, InferenceStage
+from asa_live.pipeline.inference import BATCH_WINDOWS, InferenceStage
+from asa_live.pipeline.pacing import Pacer
 from asa_live.pipeline.sources import LoopingSource
+
+from .helpers import FakeClock
 
 
 def _wait_until(condition, timeout_s=20.0, what="condition"):
@@ -65,8 +68,9 @@ def test_reports_follow_the_contract_and_carry_labels(small_ckpt, recording):
         assert r.truth == expected
         if expected is not None:
             assert d["truth"] == small_ckpt.class_names[expected]
+        assert r.prediction == (small_ckpt.class_names[r.class_id] if r.class_id >= 0 else None)
+        assert 0.0 <= r.confidence <= 1.0
     assert sum(r.truth is not None for r in reports) > len(reports) // 2
-    assert len({r.class_id for r in reports}) >= 1
 
 
 def test_stream_equals_offline_session(small_ckpt, recording):
@@ -98,7 +102,6 @@ def test_worker_gives_the_same_reports_as_run_stream(small_ckpt, recording):
     stats = worker.stats(recent=False)
     assert stats.windows == len(direct) and stats.dropped_windows == 0
     assert stats.labelled_windows == sum(r.truth is not None for r in direct)
-    assert stats.real_time_factor > 1.0
 
 
 def test_chunked_model_maps_results_back_to_windows(tmp_path, recording):
@@ -145,16 +148,27 @@ def test_idle_gap_resets_state(small_ckpt, recording):
     assert not any(r.state_reset for r in kept)
 
 
-def test_looping_replay_restarts_with_fresh_state(small_ckpt, recording):
+def test_looping_replay_restarts_with_fresh_state_and_time_keeps_increasing(small_ckpt, recording):
     path, _, labels = recording
     source = LoopingSource(lambda: open_replay(path))
-    reports = list(run_stream(source, small_ckpt, labels=labels, max_seconds=6.0))
+    tapped = []
+    reports = list(
+        run_stream(source, small_ckpt, labels=labels, max_seconds=6.0, event_tap=tapped.append)
+    )
     resets = [i for i, r in enumerate(reports) if r.state_reset]
     assert len(resets) == 2  # passes 2 and 3 begin with a reset
     one_pass = resets[0]
     first, second = reports[:one_pass], reports[one_pass : 2 * one_pass]
     assert [r.class_id for r in first] == [r.class_id for r in second]
     assert [r.truth for r in first] == [r.truth for r in second]  # labels apply on every pass
+    # the reported time keeps increasing across passes: each pass starts where the last ended
+    assert all(b.t_start_us == a.t_end_us for a, b in zip(reports, reports[1:], strict=False))
+    period = second[0].t_start_us - first[0].t_start_us
+    assert period > 0
+    assert [r.t_start_us - period for r in second] == [r.t_start_us for r in first]
+    # the display and video taps see the same increasing time as the reports
+    t = np.concatenate(tapped)["t"]
+    assert np.all(np.diff(t) >= 0) and reports[-1].t_start_us <= t[-1] < reports[-1].t_end_us
 
 
 def test_max_seconds_limits_the_stream(small_ckpt, recording):
@@ -165,12 +179,46 @@ def test_max_seconds_limits_the_stream(small_ckpt, recording):
 
 
 def test_paced_replay_keeps_real_time(small_ckpt, recording):
-    path, events, _ = recording
-    t0 = time.perf_counter()
-    reports = list(run_stream(open_replay(path), small_ckpt, speed=5.0, max_seconds=1.0))
-    elapsed = time.perf_counter() - t0
-    assert 0.18 <= elapsed < 1.0  # 1 s of stream at 5x
-    assert len(reports) >= 60
+    path, _, _ = recording
+    clock = FakeClock()
+    pacer = Pacer(5.0, clock=clock, wait=clock.wait)
+    start = clock.now
+    reports = list(run_stream(open_replay(path), small_ckpt, pacer=pacer, max_seconds=1.0))
+    span_s = (reports[-1].t_end_us - reports[0].t_start_us) / 1e6
+    assert 0.99 <= span_s <= 1.02
+    # 1 s of stream at 5x takes 0.2 s of (fake) wall time, up to the last event's time
+    assert clock.now - start == pytest.approx(0.2, abs=0.005)
+    assert len(clock.waits) > 60  # released slice by slice, not all at once
+    assert len(reports) >= 66 and all(r.latency_ms >= 0 for r in reports)
+
+
+def _costly_forward(model, clock, seconds_per_call):
+    """Each forward call costs ``seconds_per_call`` of the fake clock, whatever its size."""
+    return model.register_forward_hook(lambda *_: clock.advance(seconds_per_call))
+
+
+def test_paced_run_batches_the_backlog_and_keeps_up(small_ckpt, recording):
+    """Issue 11 bug 3: a forward call costs 40 ms (2.7 windows of stream at 1x); one window
+    per call would fall ever further behind, the backlog batched into one call keeps up."""
+    path, _, _ = recording
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, wait=clock.wait)
+    calls, handle = _count_forward_calls(small_ckpt.model)
+    cost = _costly_forward(small_ckpt.model, clock, 0.040)
+    try:
+        start = clock.now
+        reports = list(run_stream(open_replay(path), small_ckpt, pacer=pacer))
+    finally:
+        cost.remove()
+        handle.remove()
+    unpaced = list(run_stream(open_replay(path), small_ckpt))
+    _assert_same_reports(reports, unpaced)  # not a window lost, the same answers
+    span_s = (reports[-1].t_end_us - reports[0].t_start_us) / 1e6
+    # kept up: done a few calls (warm-up, the last batch) after the stream ended, where one
+    # window per call would have needed len(reports) * 40 ms = 2.7x the stream's length
+    assert clock.now - start < span_s + 0.25
+    assert len(calls) < len(reports) / 2  # several windows per call
+    assert max(r.latency_ms for r in reports) < 100  # (fake-clock ms) never far behind
 
 
 def test_noise_filter_removes_events(small_ckpt, recording):
@@ -181,11 +229,37 @@ def test_noise_filter_removes_events(small_ckpt, recording):
 
 
 class SlowInference(InferenceStage):
-    """Inference that takes 30 ms per window: twice the window length."""
+    """Inference whose cost grows with the windows: 30 ms of work per window (twice the window
+    length), batched or not, so that even batching cannot keep up."""
 
-    def infer(self, pending):
-        time.sleep(0.03)
-        return super().infer(pending)
+    def run(self, pending, max_batch=BATCH_WINDOWS):
+        time.sleep(0.03 * len(pending))  # simulated work, not a wait for a condition
+        return super().run(pending, max_batch)
+
+
+class CallCostInference(InferenceStage):
+    """Inference with a 25 ms cost per call, whatever its size (torch's fixed cost, magnified):
+    one window per call falls behind at 2x, batching the backlog keeps up."""
+
+    def run(self, pending, max_batch=BATCH_WINDOWS):
+        time.sleep(0.025)  # simulated work, not a wait for a condition
+        return super().run(pending, max_batch)
+
+
+def test_worker_batches_a_backlog_instead_of_dropping(small_ckpt, recording):
+    path, _, _ = recording
+    drops = []
+    worker = PipelineWorker(
+        lambda: open_replay(path), small_ckpt, speed=2.0, policy="drop", max_seconds=1.0,
+        lossless_results=True,
+    )  # fmt: skip
+    worker.inference.__class__ = CallCostInference
+    worker.on_dropped = drops.append
+    worker.start()
+    reports = list(worker.iter_results())
+    worker.stop()
+    assert worker.stats(recent=False).dropped_windows == 0 and drops == []
+    assert [r.window for r in reports] == list(range(worker.ingest.windows_emitted))
 
 
 @pytest.mark.parametrize("policy", ["drop", "merge"])
@@ -201,6 +275,8 @@ def test_overload_policy_bounds_the_backlog(small_ckpt, recording, policy):
         lossless_results=True,
     )
     worker.inference.__class__ = SlowInference
+    drops = []
+    worker.on_dropped = drops.append
     worker.start()
     reports = list(worker.iter_results())
     worker.stop()
@@ -210,12 +286,11 @@ def test_overload_policy_bounds_the_backlog(small_ckpt, recording, policy):
     if policy == "drop":
         assert stats.dropped_windows > 0
         assert len(reports) + stats.dropped_windows == emitted  # ...and every window is counted
+        assert drops and drops[-1] == stats.dropped_windows  # ...and the GUI is told
     else:
         assert stats.merged_windows > 0
         assert sum(r.merged for r in reports) == emitted
         assert sum(r.events for r in reports) == stats.events
-    # latency stays bounded by the queue: a few windows' worth, not the whole backlog
-    assert np.median([r.latency_ms for r in reports]) < 200
 
 
 def test_worker_controls(small_ckpt, recording):
@@ -225,11 +300,11 @@ def test_worker_controls(small_ckpt, recording):
     try:
         _wait_until(lambda: worker.stats().windows >= 10, what="10 windows")
         worker.pause()
-        _wait_until(lambda: worker.stats().paused, what="the pause")
-        time.sleep(0.1)  # a window already in inference may still land
-        n = worker.stats().windows
-        time.sleep(0.3)  # nothing may arrive while paused: only elapsed time can show that
-        assert worker.stats().windows == n
+        _wait_until(lambda: worker.settled, what="the pause to settle")
+        stats, emitted = worker.stats(), worker.ingest.windows_emitted
+        n = stats.windows
+        # settled: ingest holds, nothing queued or in inference; it stays so while paused
+        assert worker.paused and n + stats.dropped_windows == emitted and worker.settled
         worker.resume()
         worker.reset_state()
         _wait_until(
@@ -329,16 +404,15 @@ def test_fake_camera_runs_live(small_ckpt, recording):
     worker.start()
     _wait_until(lambda: worker.stats().windows >= 20, what="20 live windows")
     worker.pause()  # a paused camera keeps being read, its events are dropped
-    _wait_until(lambda: worker.stats().paused, what="the pause")
-    time.sleep(0.1)  # a window already in inference may still land
-    paused_windows = worker.stats().windows
-    time.sleep(0.2)  # nothing may arrive while paused: only elapsed time can show that
-    assert worker.stats().windows <= paused_windows + 1
+    _wait_until(lambda: worker.settled, what="the pause to settle")
+    paused_windows, events = worker.stats().windows, worker.stats().events
+    skipped = worker.packets_skipped
+    _wait_until(lambda: worker.packets_skipped >= skipped + 3, what="packets read while paused")
+    assert worker.stats().windows == paused_windows  # read, but not recognised
+    assert worker.stats().events == events
     worker.resume()
     _wait_until(lambda: worker.stats().windows >= 40, what="40 live windows")
     worker.stop()
-    stats = worker.stats()
-    assert stats.latency_p95_ms < 100
     assert worker.window_queue.policy == "drop"
 
 
@@ -347,9 +421,7 @@ def test_stop_is_cooperative_and_quick(small_ckpt, recording):
     worker = PipelineWorker(lambda: LoopingSource(lambda: open_replay(path)), small_ckpt, speed=0.5)
     worker.start()
     _wait_until(lambda: worker.stats().windows > 0, what="the first window")
-    t0 = time.perf_counter()
-    worker.stop()
-    assert time.perf_counter() - t0 < 1.0
+    worker.stop(timeout=5.0)  # the pacer's wait ends at once on stop: the joins succeed
     assert not any(t.is_alive() for t in worker._threads)
     assert threading.active_count() < 20
 
@@ -379,18 +451,18 @@ def test_stop_does_not_hang_on_an_idle_camera(small_ckpt):
         def isRunning(self):  # noqa: N802
             return True
 
+        reads = 0
+
         def getNextEventBatch(self):  # noqa: N802
+            SilentCamera.reads += 1
             return None  # nothing moves in front of the camera
 
     api = FakeCameraApi([SilentCamera()])
     api.cameras[0].serial = "S"
     worker = PipelineWorker(lambda: CameraSource(camera_api=api), small_ckpt, live=True)
     worker.start()
-    _wait_until(lambda: worker.running, what="the worker to run")
-    time.sleep(0.2)  # let the reader block in the silent camera's read loop
-    t0 = time.perf_counter()
-    worker.stop()
-    assert time.perf_counter() - t0 < 1.0
+    _wait_until(lambda: SilentCamera.reads >= 3, what="the reader polling the silent camera")
+    worker.stop(timeout=5.0)
     assert not any(t.is_alive() for t in worker._threads)
 
 
@@ -469,3 +541,14 @@ def test_bad_batch_size_is_a_clear_error(small_ckpt, recording):
         list(run_stream(open_replay(path), small_ckpt, batch_windows=0))
     with pytest.raises(ConfigError, match="batch_windows must be a whole number"):
         PipelineWorker(lambda: open_replay(path), small_ckpt, batch_windows=2.5)
+
+
+def test_queue_room_is_the_same_wall_time_at_every_speed(small_ckpt, recording):
+    path, _, _ = recording
+    worker = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=10.0)
+    assert worker.window_queue.capacity == 160  # 0.24 s of wall time at 10x, 15 ms windows
+    worker.set_speed(1.0)
+    assert worker.window_queue.capacity == 16
+    fixed = PipelineWorker(lambda: open_replay(path), small_ckpt, speed=10.0, max_pending_windows=3)
+    fixed.set_speed(1.0)
+    assert fixed.window_queue.capacity == 3

@@ -12,10 +12,13 @@ from asa_live.errors import ConfigError
 from asa_live.events import make_events
 from asa_live.events.ibm import LABEL_DTYPE, write_labels_csv
 from asa_live.pipeline.display import EventAccumulator, render_events
+from asa_live.pipeline.ingest import PendingWindow
 from asa_live.pipeline.labels import GroundTruth, labels_path_for
 from asa_live.pipeline.pacing import Pacer, check_speed
-from asa_live.pipeline.runner import PendingWindow, ResultBuffer, WindowQueue
+from asa_live.pipeline.queues import ResultBuffer, WindowQueue
 from asa_live.pipeline.stats import LatencyTracker, RunCounters
+
+from .helpers import FakeClock
 
 
 def _events(t, x=0, y=0, p=1):
@@ -51,29 +54,58 @@ def test_overlapping_segments_take_the_open_one():
     assert truth.class_at(150) == 9
 
 
-def test_pacer_follows_speed_and_reanchors():
+def _paced(speed, **kw):
+    clock = FakeClock()
+    return Pacer(speed, clock=clock, wait=clock.wait, **kw), clock
+
+
+def test_pacer_releases_every_slice_when_due_never_early():
     events = _events(np.arange(0, 400_000, 1000))  # 0.4 s of stream
-    pacer = Pacer(speed=4.0)
-    t0 = time.perf_counter()
-    parts = list(pacer.pace(events))
-    elapsed = time.perf_counter() - t0
+    pacer, clock = _paced(4.0)
+    start = clock.now
+    parts = []
+    for part in pacer.pace(events):
+        parts.append(part)
+        due = start + int(part["t"][-1]) / 4e6
+        assert clock.now == pytest.approx(due)  # released exactly when its last event is due
     assert sum(len(p) for p in parts) == len(events)
     assert len(parts) > 10  # cut into slices of ~2 ms wall time
-    assert 0.09 <= elapsed < 0.3  # 0.4 s at 4x = 0.1 s
-    # a jump back in source time (a loop) does not make the pacer wait or burst
-    t0 = time.perf_counter()
-    list(pacer.pace(events[:50]))
-    assert time.perf_counter() - t0 < 0.1
+    assert clock.now - start == pytest.approx(0.399 / 4)
+
+
+def test_pacer_reanchors_after_a_jump_back():
+    events = _events(np.arange(0, 400_000, 1000))
+    pacer, clock = _paced(4.0)
+    list(pacer.pace(events))
+    start = clock.now
+    list(pacer.pace(events[:50]))  # a loop starts over: no wait for the old anchor, no burst
+    assert clock.now - start == pytest.approx(49_000 / 4e6)
+
+
+def test_pacer_releases_the_whole_backlog_at_once_when_behind():
+    events = _events(np.arange(0, 1_000_000, 1000))  # 1 s at 1x
+    pacer, clock = _paced(1.0)
+    parts = pacer.pace(events)
+    first = next(parts)  # one 2 ms slice, released when its last event (1 ms) is due
+    assert list(first["t"]) == [0, 1000] and clock.waits == [pytest.approx(0.001)]
+    clock.advance(0.5)  # the consumer spent 0.5 s on it: source time 501 ms is due now
+    backlog = next(parts)  # everything due by now leaves in one slice, without waiting
+    assert int(backlog["t"][0]) == 2000 and int(backlog["t"][-1]) in (500_000, 501_000)
+    assert len(clock.waits) == 1
+    following = next(parts)  # back on time: 2 ms slices again, each waited for
+    assert int(following["t"][0]) == int(backlog["t"][-1]) + 1000
+    assert len(following) == 2 and len(clock.waits) == 2
 
 
 def test_pacer_stops_at_once_when_cancelled():
     stop = threading.Event()
-    pacer = Pacer(speed=0.1, stop=stop)
-    events = _events([0, 10_000_000])
-    threading.Timer(0.1, stop.set).start()
-    t0 = time.perf_counter()
-    parts = list(pacer.pace(events))
-    assert time.perf_counter() - t0 < 1.0
+
+    def cancelled_wait(seconds):
+        stop.set()  # someone pressed stop while the pacer waited
+        return True
+
+    pacer = Pacer(0.1, stop=stop, wait=cancelled_wait)
+    parts = list(pacer.pace(_events([0, 10_000_000])))
     assert sum(len(p) for p in parts) == 1
 
 
@@ -82,7 +114,7 @@ def test_unpaced_pacer_passes_packets_through():
     assert [len(p) for p in Pacer(None).pace(events)] == [100]
 
 
-@pytest.mark.parametrize("speed", [0.0, 0.05, 101, -1])
+@pytest.mark.parametrize("speed", [0.0, 0.05, 101, -1, float("nan"), float("inf"), "fast"])
 def test_bad_speed_is_a_config_error(speed):
     with pytest.raises(ConfigError, match="speed"):
         check_speed(speed)
@@ -172,8 +204,9 @@ def test_block_policy_waits_for_room():
     assert q.get().number == 0
     assert done.wait(1.0)
     q.close()
+    assert not q.exhausted  # closed, but a window is still queued
     assert q.get().number == 1
-    assert q.get() is False  # closed and empty
+    assert q.get() is None and q.exhausted  # closed and empty
 
 
 def test_bad_policy_is_a_config_error():
