@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.errors import AsaLiveError, ConfigError, InputFileError
-from asa_live.events.sources import open_source
 from asa_live.options import Parser, float_in, int_in
 from asa_live.pipeline.pacing import Pacer
+from asa_live.pipeline.sources import SourceSpec
 from asa_live.teach.folder import (
     add_to_trial_list,
     next_session_stem,
@@ -108,11 +108,10 @@ def _check_writable(folder: Path) -> None:
 
 
 def _open(args: argparse.Namespace):
+    """The one way to open a source (SourceSpec), as asa-live does."""
     if args.replay is not None:
-        return open_source(args.replay)
-    from asa_live.events.camera import CameraSource
-
-    return CameraSource(serial=args.camera or None)
+        return SourceSpec.replay(args.replay).open()
+    return SourceSpec.camera(args.camera or None).open()
 
 
 def _paced(source, speed: float | None) -> Iterator[np.ndarray]:
