@@ -204,9 +204,7 @@ class ASA(nn.Module):
             torch.zeros(batch, k, self.channels, **kw),
         )
 
-    def sliding(
-        self, x: torch.Tensor, history: AsaHistory
-    ) -> tuple[torch.Tensor, AsaHistory]:
+    def sliding(self, x: torch.Tensor, history: AsaHistory) -> tuple[torch.Tensor, AsaHistory]:
         """Causal sliding-window ASA over ``x (N, T, C, H, W)``, any T >= 1.
 
         Window t attends over its trailing K windows [t-K+1, t] (the first ones taken from

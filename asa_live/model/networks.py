@@ -401,7 +401,9 @@ class AsaSnn(nn.Module):
                 h = h * masks[i].unsqueeze(1)
             hist = state.asa_history[i] if state.asa_history is not None else None
             if hist is not None:
-                cur, hist = layer.attn.sliding(layer.pre_attention(h, self.config.chunk_windows), hist)
+                cur, hist = layer.attn.sliding(
+                    layer.pre_attention(h, self.config.chunk_windows), hist
+                )
             else:
                 cur = layer.currents(h, self.config.chunk_windows)
             histories.append(hist)
@@ -415,9 +417,7 @@ class AsaSnn(nn.Module):
             out = h.reshape(*h.shape[:2], self.config.num_classes, self.config.voting).mean(-1)
         return ForwardOutput(
             output_spikes=out,
-            state=NetState(
-                tuple(membranes), masks, tuple(histories) if self._sliding else None
-            ),
+            state=NetState(tuple(membranes), masks, tuple(histories) if self._sliding else None),
             layer_spikes=torch.stack(counts, -1),
             currents=tuple(currents) if collect_currents else None,
         )

@@ -120,7 +120,9 @@ def test_temporal_half_is_active_for_k_above_1() -> None:
         mask = asa.mask_from_scores(raw)
         score = asa.fc(raw.transpose(1, 2)).transpose(1, 2)
         by_channel = torch.zeros_like(mask)
-        by_channel.scatter_(2, torch.sort(score, dim=2, descending=True, stable=True).indices[..., :3], True)
+        by_channel.scatter_(
+            2, torch.sort(score, dim=2, descending=True, stable=True).indices[..., :3], True
+        )
     assert not torch.equal(mask, by_channel)
 
 
