@@ -16,6 +16,12 @@ SpikingJelly 2.x multi-step neurons (LIFNode(tau=1/0.7, decay_input=False, v_thr
 v_reset=0) is exactly the paper's LIF; ParametricLIFNode(init_tau=2) the PLIF), under
 inference_mode. Its spikes are checked against ours before timing.
 
+Sliding ASA (``--part sliding``, also part of ``latency`` for the 3-layer net): causal
+sliding-window ASA with K = 4, 8, 16 trailing windows, one window per call (batch 1), beside
+chunked ASA with K = 1 (one window per call too), at the shipped width (16/32/32, hidden 128) and
+the paper's (64/128/128, hidden 256); best variant (fold-bn-pool, inference_mode), interleaved
+round by round. Target: sliding K = 8 within 1.3x of K = 1's time per window.
+
 Training: samples/s of a full step (forward over T = 60, MSE to one-hot, backward, Adam) of the
 3-layer net at batch 32.
 
@@ -24,6 +30,7 @@ Install the peer without letting it touch torch:
 
 Run:  .venv/bin/python benchmarks/bench_model.py            (latency + 2 training steps)
       .venv/bin/python benchmarks/bench_model.py --part latency --quick
+      .venv/bin/python benchmarks/bench_model.py --part sliding
 """
 
 from __future__ import annotations
@@ -224,6 +231,41 @@ def latency(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+SLIDING_WIDTHS = {
+    "shipped": {"channels": (16, 32, 32), "hidden": 128},
+    "paper": {"channels": (64, 128, 128), "hidden": 256},
+}
+SLIDING_WINDOWS = (4, 8, 16)
+
+
+def sliding(args: argparse.Namespace) -> list[dict]:
+    """ms per window at batch 1, one window per call: chunked K = 1 ASA vs sliding K = 4/8/16."""
+    rows = []
+    for width, extra in SLIDING_WIDTHS.items():
+        configs = {"K=1 ASA": ModelConfig(chunk_windows=1, **extra)}
+        for k in SLIDING_WINDOWS:
+            configs[f"sliding K={k}"] = ModelConfig(asa_mode="sliding", asa_window=k, **extra)
+        steps = {}
+        for name, cfg in configs.items():
+            torch.manual_seed(0)
+            model = build_model(cfg).eval()
+            x = torch.poisson(torch.full((1, 1, 2, *cfg.input_size), 0.3))
+            steps[name] = _streaming_step(model, x, torch.inference_mode)
+        calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate("3layer", 1)))
+        medians = _time_calls(steps, calls=calls, rounds=args.rounds)
+        base = medians["K=1 ASA"]
+        for name, sec in medians.items():
+            row = {"width": width, "variant": name, "ms_per_window": 1e3 * sec}
+            row["ratio_to_k1"] = sec / base
+            rows.append(row)
+            print(
+                f"3layer {width:7s} {name:13s} {1e3 * sec:7.3f} ms/window "
+                f"({WINDOW_MS / (1e3 * sec):5.1f}x real time), {sec / base:.2f}x K=1 ASA",
+                flush=True,
+            )
+    return rows
+
+
 def _estimate(arch: str, k: int) -> float:
     """Rough seconds per call, only to size the number of calls per round."""
     per_window = 0.003 if arch == "3layer" else 0.03
@@ -315,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--part", choices=("latency", "train", "all"), default="all")
+    parser.add_argument("--part", choices=("latency", "sliding", "train", "all"), default="all")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
@@ -348,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.part in ("latency", "all"):
         latency(args)
+    if args.part == "sliding" or (args.part in ("latency", "all") and "3layer" in args.arch):
+        sliding(args)
     if args.part in ("train", "all"):
         training(args)
     return 0

@@ -45,23 +45,6 @@ def _top_indices(score: torch.Tensor, k: int, dim: int) -> torch.Tensor:
     return torch.sort(score, dim=dim, descending=True, stable=True).indices.narrow(dim, 0, k)
 
 
-def _plane_max(f: torch.Tensor, low_memory: bool) -> torch.Tensor:
-    """Max over the T*C planes of ``f (N, T, C, H, W)`` -> ``(N, H, W)``.
-
-    With ``low_memory`` and autograd on, the max is read through its argmax: the same value,
-    but autograd keeps an index map instead of ``f`` itself. A sliding layer pools K windows
-    for each of T windows, so ``amax`` would keep K copies of the layer's currents alive until
-    backward. (Among exactly tied maxima the gradient then goes to one plane instead of being
-    shared.)
-    """
-    if not (low_memory and f.requires_grad and torch.is_grad_enabled()):
-        return f.amax(dim=(1, 2))
-    flat = f.flatten(1, 2)
-    with torch.no_grad():
-        index = flat.argmax(dim=1, keepdim=True)
-    return flat.gather(1, index).squeeze(1)
-
-
 class AsaHistory(NamedTuple):
     """What a sliding ASA layer remembers of the K - 1 windows before the next one.
 
@@ -153,21 +136,47 @@ class ASA(nn.Module):
         return self.mask_from_scores(self.raw_scores(x))
 
     def spatial_maps(
-        self, f_im: torch.Tensor, f_sub: torch.Tensor, low_memory: bool = False
+        self, f_im: torch.Tensor, f_sub: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Step 3: ``map_im``, ``map_sub`` ``(N, 1, 1, H, W)`` pooled over all T*C planes.
-
-        ``low_memory``: take the max through its argmax (same values, see ``_plane_max``).
-        """
+        """Step 3: ``map_im``, ``map_sub`` ``(N, 1, 1, H, W)`` pooled over all T*C planes."""
         planes = float(f_im.shape[1] * f_im.shape[2])
-        # mean / lam and mean / (1 - lam); an empty group (lam = 0 or 1) has mean 0: no division
-        im_div = planes * self.lam if self.lam > 0 else planes
-        sub_div = planes * (1.0 - self.lam) if self.lam < 1 else planes
-        im_in = torch.stack([f_im.sum(dim=(1, 2)) / im_div, _plane_max(f_im, low_memory)], 1)
-        sub_in = torch.stack([f_sub.sum(dim=(1, 2)) / sub_div, _plane_max(f_sub, low_memory)], 1)
+        im_div, sub_div = self._divisors(planes)
+        im_in = torch.stack([f_im.sum(dim=(1, 2)) / im_div, f_im.amax(dim=(1, 2))], 1)
+        sub_in = torch.stack([f_sub.sum(dim=(1, 2)) / sub_div, f_sub.amax(dim=(1, 2))], 1)
         map_im = torch.sigmoid(self.conv1(im_in))[:, None]  # (N, 1, 1, H, W)
         map_sub = torch.sigmoid(self.conv2(sub_in))[:, None]
         return map_im, map_sub
+
+    def _divisors(self, planes: float) -> tuple[float, float]:
+        # mean / lam and mean / (1 - lam); an empty group (lam = 0 or 1) has mean 0: no division
+        im_div = planes * self.lam if self.lam > 0 else planes
+        sub_div = planes * (1.0 - self.lam) if self.lam < 1 else planes
+        return im_div, sub_div
+
+    def _window_maps(self, win: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``spatial_maps`` of one window of planes ``win (N, K, C, H, W)`` with mask
+        ``m (N, K, C)``, as ``(N, 1, H, W)`` maps; the same values, sums in the same order.
+
+        F_im and F_sub come out of one product ``planes * [m, 1 - m]`` (few, large operations:
+        at small widths the per-operation overhead is what costs). With autograd the max is
+        read through its argmax (the same value), so autograd keeps an index map instead of
+        the K*C planes of every window; among exactly tied maxima the gradient then goes to
+        one plane instead of being shared.
+        """
+        n, k, c, h, w = win.shape
+        weights = m.reshape(n, 1, k * c, 1).to(win.dtype)
+        f = win.reshape(n, 1, k * c, h * w) * torch.cat([weights, 1.0 - weights], 1)
+        if f.requires_grad and torch.is_grad_enabled():
+            with torch.no_grad():
+                index = f.argmax(dim=2, keepdim=True)
+            maxes = f.gather(2, index).squeeze(2)
+        else:
+            maxes = f.amax(dim=2)  # (N, 2, HW): max of F_im, F_sub
+        sums = f.sum(dim=2)
+        im_div, sub_div = self._divisors(float(k * c))
+        im_in = torch.stack([sums[:, 0] / im_div, maxes[:, 0]], 1).reshape(n, 2, h, w)
+        sub_in = torch.stack([sums[:, 1] / sub_div, maxes[:, 1]], 1).reshape(n, 2, h, w)
+        return torch.sigmoid(self.conv1(im_in)), torch.sigmoid(self.conv2(sub_in))
 
     def _check(self, x: torch.Tensor, t_expected: int | None) -> None:
         if x.dim() != 5:
@@ -226,10 +235,10 @@ class ASA(nn.Module):
         outs = []
         for t in range(x.shape[1]):
             win = xs[:, t : t + k]
-            m = self.mask_from_scores(raw[:, t : t + k])[..., None, None]
-            f_im = win * m
-            f_sub = win - f_im
-            map_im, map_sub = self.spatial_maps(f_im, f_sub, low_memory=True)
-            outs.append(torch.addcmul(f_sub[:, -1] * map_sub[:, 0], f_im[:, -1], map_im[:, 0]))
+            m = self.mask_from_scores(raw[:, t : t + k])
+            map_im, map_sub = self._window_maps(win, m)
+            f_im = win[:, -1] * m[:, -1, :, None, None]
+            f_sub = win[:, -1] - f_im
+            outs.append(torch.addcmul(f_sub * map_sub, f_im, map_im))
         rest = x.shape[1]
         return torch.stack(outs, 1), AsaHistory(xs[:, rest:], raw[:, rest:])

@@ -141,19 +141,24 @@ def test_gradients_reach_the_convs_and_flow_through_the_history() -> None:
     assert not det.currents.requires_grad and torch.equal(det.currents, history.currents)
 
 
-def test_low_memory_max_has_the_same_values_and_gradients_without_ties() -> None:
+def test_window_maps_equal_spatial_maps_in_values_and_gradients() -> None:
+    """The sliding path's pooling (one product, max through its argmax under autograd) gives
+    the chunked ASA's maps exactly, and the same gradients when no two maxima tie."""
     asa = _asa(4, seed=6)
     x = _currents(2, 4, seed=6)
     xa = x.clone().requires_grad_(True)
     xb = x.clone().requires_grad_(True)
-    m = asa.importance_mask(x)[..., None, None]
-    maps_a = asa.spatial_maps(xa * m, xa - xa * m)
-    maps_b = asa.spatial_maps(xb * m, xb - xb * m, low_memory=True)
+    m = asa.importance_mask(x)
+    f_im = xa * m[..., None, None]
+    maps_a = asa.spatial_maps(f_im, xa - f_im)
+    maps_b = asa._window_maps(xb, m)
     for a, b in zip(maps_a, maps_b, strict=True):
-        assert torch.equal(a, b)
-    sum(maps_a).sum().backward()
-    sum(maps_b).sum().backward()
+        assert torch.equal(a[:, 0], b)
+    (maps_a[0].sum() + 2 * maps_a[1].sum()).backward()
+    (maps_b[0].sum() + 2 * maps_b[1].sum()).backward()
     torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-6, atol=1e-7)
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(maps_b, asa._window_maps(x, m), strict=True))
 
 
 def test_input_history_is_not_modified_and_bad_history_is_rejected() -> None:
