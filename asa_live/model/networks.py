@@ -10,15 +10,17 @@ windows, so they run on all T windows in one go: ASA sees each chunk of K consec
 its own sample (the time axis reshaped to (N*m, K)), and in training BatchNorm normalises over the
 K*N windows of each chunk separately (the paper's "BN over T*N"). One call on m chunks therefore
 equals m calls of one chunk with the state carried (tested). Without attention T may be any
-length; in training the last chunk is then shorter than K.
+length; in training the last chunk is then shorter than K. Sliding ASA (asa_mode "sliding",
+K = 1 chunk): window t attends over its trailing asa_window windows, whose pre-attention currents
+come from the call itself and from ``NetState.asa_history``; any T, any split (tested).
 
 3layer (paper, 32x32 input):  [Conv 2->64, BN, ASA, LIF], [Conv 64->128, BN, AvgPool2, ASA, LIF],
     [Conv 128->128, BN, AvgPool2, ASA, LIF], [Linear 8192->256, LIF], [Linear 256->C, LIF].
 5layer (paper, 128x128 input): 5 x [(MaxPool2 from block 2) Conv 128ch no bias, BN, ASA, PLIF],
     MaxPool2, [Linear 2048->512, PLIF], [Linear 512->10C, PLIF], voting (mean of groups of 10).
 
-Streaming design: the module holds weights only. ``NetState`` carries every layer's membrane and
-the dropout masks of the current samples. In training, a state without masks gets fresh masks on
+Streaming design: the module holds weights only. ``NetState`` carries every layer's membrane, the
+dropout masks of the current samples and, for sliding ASA, each layer's window history. In training, a state without masks gets fresh masks on
 its first forward and returns them in the new state, so BPTT over consecutive chunks of the same
 samples keeps one mask per sample (a new sample = a new state from ``initial_state``). Masks are
 ignored in eval mode.
@@ -373,8 +375,8 @@ class AsaSnn(nn.Module):
         all T windows in order.
 
         Args:
-            x: ``[N, T, in_channels, H, W]`` event counts; T a multiple of K with ASA, any
-                T >= 1 without attention.
+            x: ``[N, T, in_channels, H, W]`` event counts; T a multiple of K with chunked
+                ASA, any T >= 1 with sliding ASA or without attention.
             state: from ``initial_state`` or a previous call; ``None`` = at rest.
             collect_currents: also return every layer's input current (for the distributions).
         """
