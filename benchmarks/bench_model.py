@@ -119,17 +119,25 @@ class SpikingJellyNet(nn.Module):
         return h, torch.stack(counts, -1)
 
 
-def _time_calls(steps: dict[str, Callable[[], None]], calls: int, rounds: int) -> dict[str, float]:
-    """Median seconds per call; variants interleaved round by round so load drifts hit all."""
+def _time_calls(
+    steps: dict[str, Callable[[], None]],
+    calls: int,
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Median seconds per call; variants interleaved round by round so load drifts hit all.
+
+    ``clock``: wall time by default; ``time.thread_time`` (``--clock thread``, with one
+    thread) counts only this thread's CPU time, steadier on a machine shared with others."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():
         step()  # warm-up (allocator, oneDNN primitive cache)
     for _ in range(rounds):
         for name, step in steps.items():
             for _ in range(calls):
-                t0 = time.perf_counter()
+                t0 = clock()
                 step()
-                times[name].append(time.perf_counter() - t0)
+                times[name].append(clock() - t0)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -252,7 +260,8 @@ def sliding(args: argparse.Namespace) -> list[dict]:
             x = torch.poisson(torch.full((1, 1, 2, *cfg.input_size), 0.3))
             steps[name] = _streaming_step(model, x, torch.inference_mode)
         calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate("3layer", 1)))
-        medians = _time_calls(steps, calls=calls, rounds=args.rounds)
+        clock = time.thread_time if args.clock == "thread" else time.perf_counter
+        medians = _time_calls(steps, calls=calls, rounds=args.rounds, clock=clock)
         base = medians["K=1 ASA"]
         for name, sec in medians.items():
             row = {"width": width, "variant": name, "ms_per_window": 1e3 * sec}
@@ -363,6 +372,12 @@ def main(argv: list[str] | None = None) -> int:
         "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="sliding rows: wall time, or this thread's CPU time (use with --threads 1)",
+    )
     parser.add_argument("--budget-s", type=float, default=6.0, help="timing seconds per case")
     parser.add_argument("--quick", action="store_true", help="a third of the timing budget")
     parser.add_argument("--compile", action="store_true", help="add a torch.compile variant (K=1)")
