@@ -13,6 +13,12 @@ Input x: currents (N, T, C, H, W) of T time steps (T = the chunk's K windows). l
    (means and maxes include the zeroed planes, as in the release).
 4. out = map_im * F_im + map_sub * F_sub.  Every multiplier is in (0, 1): ASA only shrinks.
 
+Two ways to run it on a stream (ModelConfig.asa_mode):
+* "chunk" (``forward``): the T = K windows of a chunk, all refined together;
+* "sliding" (``sliding``): causal; window t is refined by steps 1-4 on its trailing K windows
+  [t-K+1, t] (zeros before the stream), applied to window t only. The K - 1 earlier
+  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state.
+
 Deliberate differences from the authors' release (github.com/BICLab/ASA-SNN, models/module/Attn.py):
 * masks are computed per sample; the release takes the union of the top-k indices over the batch,
   so there a sample's output depends on its batch-mates (identical when the batch holds one sample);
