@@ -16,6 +16,12 @@ SpikingJelly 2.x multi-step neurons (LIFNode(tau=1/0.7, decay_input=False, v_thr
 v_reset=0) is exactly the paper's LIF; ParametricLIFNode(init_tau=2) the PLIF), under
 inference_mode. Its spikes are checked against ours before timing.
 
+Sliding ASA (``--part sliding``, also part of ``latency`` for the 3-layer net): causal
+sliding-window ASA with K = 4, 8, 16 trailing windows, one window per call (batch 1), beside
+chunked ASA with K = 1 (one window per call too), at the shipped width (16/32/32, hidden 128) and
+the paper's (64/128/128, hidden 256); best variant (fold-bn-pool, inference_mode), interleaved
+round by round. Target: sliding K = 8 within 1.3x of K = 1's time per window.
+
 Training: samples/s of a full step (forward over T = 60, MSE to one-hot, backward, Adam) of the
 3-layer net at batch 32.
 
@@ -24,6 +30,7 @@ Install the peer without letting it touch torch:
 
 Run:  .venv/bin/python benchmarks/bench_model.py            (latency + 2 training steps)
       .venv/bin/python benchmarks/bench_model.py --part latency --quick
+      .venv/bin/python benchmarks/bench_model.py --part sliding
 """
 
 from __future__ import annotations
@@ -112,17 +119,25 @@ class SpikingJellyNet(nn.Module):
         return h, torch.stack(counts, -1)
 
 
-def _time_calls(steps: dict[str, Callable[[], None]], calls: int, rounds: int) -> dict[str, float]:
-    """Median seconds per call; variants interleaved round by round so load drifts hit all."""
+def _time_calls(
+    steps: dict[str, Callable[[], None]],
+    calls: int,
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Median seconds per call; variants interleaved round by round so load drifts hit all.
+
+    ``clock``: wall time by default; ``time.thread_time`` (``--clock thread``, with one
+    thread) counts only this thread's CPU time, steadier on a machine shared with others."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():
         step()  # warm-up (allocator, oneDNN primitive cache)
     for _ in range(rounds):
         for name, step in steps.items():
             for _ in range(calls):
-                t0 = time.perf_counter()
+                t0 = clock()
                 step()
-                times[name].append(time.perf_counter() - t0)
+                times[name].append(clock() - t0)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -224,6 +239,42 @@ def latency(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+SLIDING_WIDTHS = {
+    "shipped": {"channels": (16, 32, 32), "hidden": 128},
+    "paper": {"channels": (64, 128, 128), "hidden": 256},
+}
+SLIDING_WINDOWS = (4, 8, 16)
+
+
+def sliding(args: argparse.Namespace) -> list[dict]:
+    """ms per window at batch 1, one window per call: chunked K = 1 ASA vs sliding K = 4/8/16."""
+    rows = []
+    for width, extra in SLIDING_WIDTHS.items():
+        configs = {"K=1 ASA": ModelConfig(chunk_windows=1, **extra)}
+        for k in SLIDING_WINDOWS:
+            configs[f"sliding K={k}"] = ModelConfig(asa_mode="sliding", asa_window=k, **extra)
+        steps = {}
+        for name, cfg in configs.items():
+            torch.manual_seed(0)
+            model = build_model(cfg).eval()
+            x = torch.poisson(torch.full((1, 1, 2, *cfg.input_size), 0.3))
+            steps[name] = _streaming_step(model, x, torch.inference_mode)
+        calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate("3layer", 1)))
+        clock = time.thread_time if args.clock == "thread" else time.perf_counter
+        medians = _time_calls(steps, calls=calls, rounds=args.rounds, clock=clock)
+        base = medians["K=1 ASA"]
+        for name, sec in medians.items():
+            row = {"width": width, "variant": name, "ms_per_window": 1e3 * sec}
+            row["ratio_to_k1"] = sec / base
+            rows.append(row)
+            print(
+                f"3layer {width:7s} {name:13s} {1e3 * sec:7.3f} ms/window "
+                f"({WINDOW_MS / (1e3 * sec):5.1f}x real time), {sec / base:.2f}x K=1 ASA",
+                flush=True,
+            )
+    return rows
+
+
 def _estimate(arch: str, k: int) -> float:
     """Rough seconds per call, only to size the number of calls per round."""
     per_window = 0.003 if arch == "3layer" else 0.03
@@ -315,12 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--part", choices=("latency", "train", "all"), default="all")
+    parser.add_argument("--part", choices=("latency", "sliding", "train", "all"), default="all")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="sliding rows: wall time, or this thread's CPU time (use with --threads 1)",
+    )
     parser.add_argument("--budget-s", type=float, default=6.0, help="timing seconds per case")
     parser.add_argument("--quick", action="store_true", help="a third of the timing budget")
     parser.add_argument("--compile", action="store_true", help="add a torch.compile variant (K=1)")
@@ -348,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.part in ("latency", "all"):
         latency(args)
+    if args.part == "sliding" or (args.part in ("latency", "all") and "3layer" in args.arch):
+        sliding(args)
     if args.part in ("train", "all"):
         training(args)
     return 0

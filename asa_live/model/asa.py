@@ -13,6 +13,12 @@ Input x: currents (N, T, C, H, W) of T time steps (T = the chunk's K windows). l
    (means and maxes include the zeroed planes, as in the release).
 4. out = map_im * F_im + map_sub * F_sub.  Every multiplier is in (0, 1): ASA only shrinks.
 
+Two ways to run it on a stream (ModelConfig.asa_mode):
+* "chunk" (``forward``): the T = K windows of a chunk, all refined together;
+* "sliding" (``sliding``): causal; window t is refined by steps 1-4 on its trailing K windows
+  [t-K+1, t] (zeros before the stream), applied to window t only. The K - 1 earlier
+  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state.
+
 Deliberate differences from the authors' release (github.com/BICLab/ASA-SNN, models/module/Attn.py):
 * masks are computed per sample; the release takes the union of the top-k indices over the batch,
   so there a sample's output depends on its batch-mates (identical when the batch holds one sample);
@@ -29,6 +35,8 @@ so they receive no gradient and keep their initial values, exactly as in the rel
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -41,6 +49,23 @@ def _top_indices(score: torch.Tensor, k: int, dim: int) -> torch.Tensor:
     mask, and so the output, deterministic.
     """
     return torch.sort(score, dim=dim, descending=True, stable=True).indices.narrow(dim, 0, k)
+
+
+class AsaHistory(NamedTuple):
+    """What a sliding ASA layer remembers of the K - 1 windows before the next one.
+
+    Attributes:
+        currents: ``(N, K-1, C, H, W)`` pre-attention currents, oldest first (zeros before
+            the stream began).
+        scores: ``(N, K-1, C)`` their raw scores ``0.5 (A + M) + alpha A + beta M`` (cached:
+            a plane's score never changes, only its rank within the window does).
+    """
+
+    currents: torch.Tensor
+    scores: torch.Tensor
+
+    def detach(self) -> AsaHistory:
+        return AsaHistory(self.currents.detach(), self.scores.detach())
 
 
 class ASA(nn.Module):
@@ -86,44 +111,140 @@ class ASA(nn.Module):
             f"reduction={self.reduction}, lam={self.lam}"
         )
 
-    def importance_mask(self, x: torch.Tensor) -> torch.Tensor:
-        """The 0/1 mask ``m`` of step 2 as a bool tensor ``(N, T, C)``; no gradient flows."""
-        n, t, c = x.shape[:3]
+    def raw_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """``s = 0.5 (A + M) + alpha A + beta M`` per window and channel: ``(N, T, C)``.
+
+        Each (t, c) depends on its own plane only, so a sliding layer computes it once per
+        window and caches it (``AsaHistory.scores``). No gradient flows.
+        """
         with torch.no_grad():
             avg = x.mean(dim=(-2, -1))
             mx = x.amax(dim=(-2, -1))
-            score = 0.5 * (avg + mx) + self.alpha * avg + self.beta * mx  # (N, T, C)
-            score = self.fc(score.transpose(1, 2)).transpose(1, 2)
+            return 0.5 * (avg + mx) + self.alpha * avg + self.beta * mx
+
+    def mask_from_scores(self, raw: torch.Tensor) -> torch.Tensor:
+        """Step 1's FC over time and step 2's XOR of top-k sets: raw ``(N, T, C)`` -> bool."""
+        n, t, c = raw.shape
+        with torch.no_grad():
+            score = self.fc(raw.transpose(1, 2)).transpose(1, 2)
             k_c = int(c * self.lam)
             k_t = int(t * self.lam)
-            top_c = torch.zeros(n, t, c, dtype=torch.bool, device=x.device)
+            top_c = torch.zeros(n, t, c, dtype=torch.bool, device=raw.device)
             if k_c > 0:
                 top_c.scatter_(2, _top_indices(score, k_c, dim=2), True)
-            top_t = torch.zeros(n, t, c, dtype=torch.bool, device=x.device)
+            top_t = torch.zeros(n, t, c, dtype=torch.bool, device=raw.device)
             if k_t > 0:
                 top_t.scatter_(1, _top_indices(score, k_t, dim=1), True)
             return top_c ^ top_t
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (N, T, C, H, W)`` -> refined currents of the same shape (never larger in magnitude)."""
-        if x.dim() != 5:
-            raise ValueError(f"ASA expects (N, T, C, H, W), got shape {tuple(x.shape)}")
-        n, t, c, h, w = x.shape
-        if t != self.time_steps or c != self.channels:
-            raise ValueError(
-                f"ASA was built for T={self.time_steps}, C={self.channels}, got T={t}, C={c}"
-            )
-        m = self.importance_mask(x)[..., None, None]  # bool (N, T, C, 1, 1)
-        f_im = x * m
-        f_sub = x - f_im  # == (1 - m) * x exactly, since m is 0 or 1
-        planes = float(t * c)
-        # mean / lam and mean / (1 - lam); an empty group (lam = 0 or 1) has mean 0: no division
-        im_div = planes * self.lam if self.lam > 0 else planes
-        sub_div = planes * (1.0 - self.lam) if self.lam < 1 else planes
+    def importance_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """The 0/1 mask ``m`` of step 2 as a bool tensor ``(N, T, C)``; no gradient flows."""
+        return self.mask_from_scores(self.raw_scores(x))
+
+    def spatial_maps(
+        self, f_im: torch.Tensor, f_sub: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step 3: ``map_im``, ``map_sub`` ``(N, 1, 1, H, W)`` pooled over all T*C planes."""
+        planes = float(f_im.shape[1] * f_im.shape[2])
+        im_div, sub_div = self._divisors(planes)
         im_in = torch.stack([f_im.sum(dim=(1, 2)) / im_div, f_im.amax(dim=(1, 2))], 1)
         sub_in = torch.stack([f_sub.sum(dim=(1, 2)) / sub_div, f_sub.amax(dim=(1, 2))], 1)
         map_im = torch.sigmoid(self.conv1(im_in))[:, None]  # (N, 1, 1, H, W)
         map_sub = torch.sigmoid(self.conv2(sub_in))[:, None]
+        return map_im, map_sub
+
+    def _divisors(self, planes: float) -> tuple[float, float]:
+        # mean / lam and mean / (1 - lam); an empty group (lam = 0 or 1) has mean 0: no division
+        im_div = planes * self.lam if self.lam > 0 else planes
+        sub_div = planes * (1.0 - self.lam) if self.lam < 1 else planes
+        return im_div, sub_div
+
+    def _window_maps(self, win: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``spatial_maps`` of one window of planes ``win (N, K, C, H, W)`` with mask
+        ``m (N, K, C)``, as ``(N, 1, H, W)`` maps; the same values, sums in the same order.
+
+        F_im and F_sub come out of one product ``planes * [m, 1 - m]`` (few, large operations:
+        at small widths the per-operation overhead is what costs). With autograd the max is
+        read through its argmax (the same value), so autograd keeps an index map instead of
+        the K*C planes of every window; among exactly tied maxima the gradient then goes to
+        one plane instead of being shared.
+        """
+        n, k, c, h, w = win.shape
+        weights = m.reshape(n, 1, k * c, 1).to(win.dtype)
+        f = win.reshape(n, 1, k * c, h * w) * torch.cat([weights, 1.0 - weights], 1)
+        if f.requires_grad and torch.is_grad_enabled():
+            with torch.no_grad():
+                index = f.argmax(dim=2, keepdim=True)
+            maxes = f.gather(2, index).squeeze(2)
+        else:
+            maxes = f.amax(dim=2)  # (N, 2, HW): max of F_im, F_sub
+        sums = f.sum(dim=2)
+        im_div, sub_div = self._divisors(float(k * c))
+        im_in = torch.stack([sums[:, 0] / im_div, maxes[:, 0]], 1).reshape(n, 2, h, w)
+        sub_in = torch.stack([sums[:, 1] / sub_div, maxes[:, 1]], 1).reshape(n, 2, h, w)
+        return torch.sigmoid(self.conv1(im_in)), torch.sigmoid(self.conv2(sub_in))
+
+    def _check(self, x: torch.Tensor, t_expected: int | None) -> None:
+        if x.dim() != 5:
+            raise ValueError(f"ASA expects (N, T, C, H, W), got shape {tuple(x.shape)}")
+        t, c = x.shape[1:3]
+        if (t_expected is not None and t != t_expected) or c != self.channels:
+            raise ValueError(
+                f"ASA was built for T={self.time_steps}, C={self.channels}, got T={t}, C={c}"
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (N, T, C, H, W)`` -> refined currents of the same shape (never larger in magnitude)."""
+        self._check(x, self.time_steps)
+        m = self.importance_mask(x)[..., None, None]  # bool (N, T, C, 1, 1)
+        f_im = x * m
+        f_sub = x - f_im  # == (1 - m) * x exactly, since m is 0 or 1
+        map_im, map_sub = self.spatial_maps(f_im, f_sub)
         # map_sub * F_sub + map_im * F_im; addcmul saves one full-size pass, and since one of
         # the two terms is an exact 0 the result equals x * map element for element
         return torch.addcmul(f_sub * map_sub, f_im, map_im)
+
+    def initial_history(
+        self,
+        batch: int,
+        size: tuple[int, int],
+        device: torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> AsaHistory:
+        """Sliding state before the stream began: K - 1 windows of zero current (score 0)."""
+        k = self.time_steps - 1
+        kw = {"device": device, "dtype": dtype}
+        return AsaHistory(
+            torch.zeros(batch, k, self.channels, *size, **kw),
+            torch.zeros(batch, k, self.channels, **kw),
+        )
+
+    def sliding(self, x: torch.Tensor, history: AsaHistory) -> tuple[torch.Tensor, AsaHistory]:
+        """Causal sliding-window ASA over ``x (N, T, C, H, W)``, any T >= 1.
+
+        Window t attends over its trailing K windows [t-K+1, t] (the first ones taken from
+        ``history``): mask and maps as in ``forward`` on those K*C planes, applied to window t
+        only. Scores are computed once per window and reused by the K windows that see it. One
+        call on T windows equals T calls on one window with the history carried, bit for bit:
+        every window runs the same operations on tensors of the same shape.
+        Returns the refined currents and the history for the next call.
+        """
+        self._check(x, None)
+        k = self.time_steps
+        if history.currents.shape[1] != k - 1 or history.currents.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"sliding ASA needs a history of K-1={k - 1} windows for batch {x.shape[0]}, "
+                f"got {tuple(history.currents.shape)}"
+            )
+        xs = torch.cat([history.currents, x], 1)  # (N, K-1+T, C, H, W)
+        raw = torch.cat([history.scores, self.raw_scores(x)], 1)  # (N, K-1+T, C)
+        outs = []
+        for t in range(x.shape[1]):
+            win = xs[:, t : t + k]
+            m = self.mask_from_scores(raw[:, t : t + k])
+            map_im, map_sub = self._window_maps(win, m)
+            f_im = win[:, -1] * m[:, -1, :, None, None]
+            f_sub = win[:, -1] - f_im
+            outs.append(torch.addcmul(f_sub * map_sub, f_im, map_im))
+        rest = x.shape[1]
+        return torch.stack(outs, 1), AsaHistory(xs[:, rest:], raw[:, rest:])

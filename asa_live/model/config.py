@@ -31,6 +31,7 @@ from asa_live.errors import ConfigError
 
 ARCHES = ("3layer", "5layer")
 ATTENTIONS = ("asa", "none")
+ASA_MODES = ("chunk", "sliding")
 
 _ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     "3layer": {
@@ -72,6 +73,11 @@ class ModelConfig:
         reduction: r of the ASA's FC over time (T -> max(1, T // r) -> T). ``max(1, .)`` keeps
             K < r (e.g. K = 1 with r = 4) valid; the release would build a Linear(T, 0).
         lam: fraction of channels / time steps ranked "important" in ASA.
+        asa_mode: "chunk" (ASA over each chunk of K = chunk_windows windows; old checkpoints)
+            or "sliding" (causal: window t attends over its trailing ``asa_window`` windows,
+            see docs/model.md). Sliding needs attention "asa" and runs per window:
+            chunk_windows is then 1 (the default it gets), any other value is an error.
+        asa_window: K of sliding ASA (its FC runs over K windows); only with "sliding".
         channels: output channels of the conv blocks.
         hidden: width of the hidden fully connected spiking layer.
         dropout: dropout probability on the input of each spiking layer (conv blocks, then the two
@@ -91,6 +97,8 @@ class ModelConfig:
     chunk_windows: int | None = None
     reduction: int | None = None
     lam: float = 0.5
+    asa_mode: str = "chunk"
+    asa_window: int | None = None
     channels: tuple[int, ...] | None = None
     hidden: int | None = None
     dropout: tuple[float, ...] | None = None
@@ -107,6 +115,10 @@ class ModelConfig:
             _fail(f"ModelConfig.arch must be one of {ARCHES}, got {self.arch!r}.")
         if self.attention not in ATTENTIONS:
             _fail(f"ModelConfig.attention must be one of {ATTENTIONS}, got {self.attention!r}.")
+        if self.asa_mode not in ASA_MODES:
+            _fail(f"ModelConfig.asa_mode must be one of {ASA_MODES}, got {self.asa_mode!r}.")
+        if self.asa_mode == "sliding" and self.chunk_windows is None:
+            object.__setattr__(self, "chunk_windows", 1)  # sliding runs window by window
         defaults = _ARCH_DEFAULTS[self.arch]
         for name, value in defaults.items():
             current = getattr(self, name)
@@ -140,6 +152,7 @@ class ModelConfig:
             _fail(f"ModelConfig.chunk_windows (K) must be >= 1, got {self.chunk_windows}.")
         if self.reduction < 1:
             _fail(f"ModelConfig.reduction must be >= 1, got {self.reduction}.")
+        self._validate_asa_mode()
         if not 0.0 <= self.lam <= 1.0:
             _fail(f"ModelConfig.lam must be in [0, 1], got {self.lam}.")
         if len(self.channels) != n_conv or min(self.channels) < 1:
@@ -164,6 +177,27 @@ class ModelConfig:
             _fail(f"ModelConfig.plif_tau0 must be > 1, got {self.plif_tau0}.")
         if self.voting < 1:
             _fail(f"ModelConfig.voting must be >= 1, got {self.voting}.")
+
+    def _validate_asa_mode(self) -> None:
+        if self.asa_mode == "chunk":
+            if self.asa_window is not None:
+                _fail("ModelConfig.asa_window is only used with asa_mode 'sliding'.")
+            return
+        if self.attention != "asa":
+            _fail("ModelConfig.asa_mode 'sliding' needs attention 'asa'.")
+        window = self.asa_window
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            _fail(f"ModelConfig.asa_window (sliding K) must be an integer >= 1, got {window!r}.")
+        if self.chunk_windows != 1:
+            _fail(
+                "ModelConfig.chunk_windows must be 1 with asa_mode 'sliding' (it runs per "
+                f"window), got {self.chunk_windows}."
+            )
+
+    @property
+    def asa_time_steps(self) -> int:
+        """The T of every ASA layer's FC: asa_window (sliding) or chunk_windows (chunk)."""
+        return self.asa_window if self.asa_mode == "sliding" else self.chunk_windows
 
     @property
     def num_spiking_layers(self) -> int:

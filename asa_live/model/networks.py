@@ -10,15 +10,17 @@ windows, so they run on all T windows in one go: ASA sees each chunk of K consec
 its own sample (the time axis reshaped to (N*m, K)), and in training BatchNorm normalises over the
 K*N windows of each chunk separately (the paper's "BN over T*N"). One call on m chunks therefore
 equals m calls of one chunk with the state carried (tested). Without attention T may be any
-length; in training the last chunk is then shorter than K.
+length; in training the last chunk is then shorter than K. Sliding ASA (asa_mode "sliding",
+K = 1 chunk): window t attends over its trailing asa_window windows, whose pre-attention currents
+come from the call itself and from ``NetState.asa_history``; any T, any split (tested).
 
 3layer (paper, 32x32 input):  [Conv 2->64, BN, ASA, LIF], [Conv 64->128, BN, AvgPool2, ASA, LIF],
     [Conv 128->128, BN, AvgPool2, ASA, LIF], [Linear 8192->256, LIF], [Linear 256->C, LIF].
 5layer (paper, 128x128 input): 5 x [(MaxPool2 from block 2) Conv 128ch no bias, BN, ASA, PLIF],
     MaxPool2, [Linear 2048->512, PLIF], [Linear 512->10C, PLIF], voting (mean of groups of 10).
 
-Streaming design: the module holds weights only. ``NetState`` carries every layer's membrane and
-the dropout masks of the current samples. In training, a state without masks gets fresh masks on
+Streaming design: the module holds weights only. ``NetState`` carries every layer's membrane, the
+dropout masks of the current samples and, for sliding ASA, each layer's window history. In training, a state without masks gets fresh masks on
 its first forward and returns them in the new state, so BPTT over consecutive chunks of the same
 samples keeps one mask per sample (a new sample = a new state from ``initial_state``). Masks are
 ignored in eval mode.
@@ -32,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from asa_live.model.asa import ASA
+from asa_live.model.asa import ASA, AsaHistory
 from asa_live.model.config import ModelConfig
 from asa_live.model.neurons import LIF, PLIF, LIFParameters, PLIFParameters
 
@@ -45,10 +47,14 @@ class NetState(NamedTuple):
             window processed).
         dropout_masks: per layer ``[N, *input_shape]`` scaled keep-masks (or None for p = 0);
             ``None`` until the first training-mode forward samples them.
+        asa_history: sliding ASA only: per layer the ``AsaHistory`` (the last K - 1
+            pre-attention currents and their scores; None for layers without ASA). ``None``
+            for chunked ASA and no attention.
     """
 
     membranes: tuple[torch.Tensor, ...]
     dropout_masks: tuple[torch.Tensor | None, ...] | None = None
+    asa_history: tuple[AsaHistory | None, ...] | None = None
 
     @property
     def batch_size(self) -> int:
@@ -56,7 +62,10 @@ class NetState(NamedTuple):
 
     def detach(self) -> NetState:
         """Cut the autograd graph (truncated BPTT); values are unchanged."""
-        return NetState(tuple(m.detach() for m in self.membranes), self.dropout_masks)
+        history = self.asa_history
+        if history is not None:
+            history = tuple(None if h is None else h.detach() for h in history)
+        return NetState(tuple(m.detach() for m in self.membranes), self.dropout_masks, history)
 
 
 class ForwardOutput(NamedTuple):
@@ -143,10 +152,29 @@ class SpikingConv(nn.Module):
         """``x [N, T, C_in, H, W]`` -> neuron input current ``[N, T, C_out, H', W']``.
 
         ``chunk_windows`` = K cuts the T windows into consecutive chunks of K (None: one chunk
-        of T). ASA runs on each chunk on its own, so T must then be a multiple of K; training-
-        mode BatchNorm takes its statistics per chunk (the last one may be shorter without
-        ASA). In eval mode without autograd, conv, BN and AvgPool run as one folded conv
-        (equal up to float rounding); training and any autograd use the layers one by one.
+        of T). Chunked ASA runs on each chunk on its own, so T must then be a multiple of K.
+        A sliding ASA needs its history: use ``pre_attention`` and ``attn.sliding`` instead.
+        """
+        y = self.pre_attention(x, chunk_windows)
+        if self.attn is not None:
+            n, t = y.shape[:2]
+            k = t if chunk_windows is None else min(int(chunk_windows), t)
+            if t % k != 0:
+                raise ValueError(
+                    f"ASA runs on whole chunks of K={k} windows, got {t} windows; pass a "
+                    f"multiple of K"
+                )
+            # each chunk is an independent ASA sample: ASA's FC mixes exactly K time steps
+            y = self.attn(y.reshape(n * (t // k), k, *y.shape[2:])).reshape(n, t, *y.shape[2:])
+        return y
+
+    def pre_attention(self, x: torch.Tensor, chunk_windows: int | None = None) -> torch.Tensor:
+        """``[pre-pool] -> Conv -> BN -> [post-pool]`` over ``x [N, T, C_in, H, W]``.
+
+        Training-mode BatchNorm takes its statistics per chunk of ``chunk_windows`` windows
+        (the last one may be shorter). In eval mode without autograd, conv, BN and AvgPool run
+        as one folded conv (equal up to float rounding); training and any autograd use the
+        layers one by one.
         """
         n, t = x.shape[:2]
         k = t if chunk_windows is None else min(int(chunk_windows), t)
@@ -163,16 +191,7 @@ class SpikingConv(nn.Module):
             y = self._batch_norm_per_chunk(y, n, t, k) if per_chunk else self.bn(y)
             if self.post_pool is not None:
                 y = self.post_pool(y)
-        y = y.reshape(n, t, *y.shape[1:])
-        if self.attn is not None:
-            if t % k != 0:
-                raise ValueError(
-                    f"ASA runs on whole chunks of K={k} windows, got {t} windows; pass a "
-                    f"multiple of K"
-                )
-            # each chunk is an independent ASA sample: ASA's FC mixes exactly K time steps
-            y = self.attn(y.reshape(n * (t // k), k, *y.shape[2:])).reshape(n, t, *y.shape[2:])
-        return y
+        return y.reshape(n, t, *y.shape[1:])
 
     def _batch_norm_per_chunk(self, y: torch.Tensor, n: int, t: int, k: int) -> torch.Tensor:
         """Training BN on ``y [N*T, C, H, W]`` with statistics over the N*K windows of each
@@ -212,7 +231,7 @@ class AsaSnn(nn.Module):
         self.config = config
         cfg = config
         h, w = cfg.input_size
-        k = cfg.chunk_windows
+        k = cfg.asa_time_steps
         use_asa = cfg.attention == "asa"
         layers: list[nn.Module] = []
         shapes: list[tuple[int, ...]] = []
@@ -264,6 +283,7 @@ class AsaSnn(nn.Module):
         shapes.append((out_features,))
         self.layers = nn.ModuleList(layers)
         self._n_conv = len(cfg.channels)
+        self._sliding = use_asa and cfg.asa_mode == "sliding"
         self._state_shapes = tuple(shapes)
         self._input_shapes = tuple(in_shapes)
         names = [f"conv{i + 1}" for i in range(self._n_conv)] + ["fc1", "fc2"]
@@ -280,7 +300,8 @@ class AsaSnn(nn.Module):
     def initial_state(
         self, batch: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
     ) -> NetState:
-        """All membranes at rest (0) for ``batch`` streams; no dropout masks yet."""
+        """All membranes at rest (0) for ``batch`` streams; no dropout masks yet; a sliding
+        ASA's history holds K - 1 windows of zero current (the stream has not begun)."""
         if batch < 1:
             raise ValueError(f"initial_state needs batch >= 1, got {batch}")
         ref = next(self.parameters())
@@ -289,7 +310,15 @@ class AsaSnn(nn.Module):
         membranes = tuple(
             torch.zeros((batch, *s), device=device, dtype=dtype) for s in self._state_shapes
         )
-        return NetState(membranes, None)
+        history = None
+        if self.config.attention == "asa" and self.config.asa_mode == "sliding":
+            history = tuple(
+                layer.attn.initial_history(batch, shape[1:], device=device, dtype=dtype)
+                if isinstance(layer, SpikingConv) and layer.attn is not None
+                else None
+                for layer, shape in zip(self.layers, self._state_shapes, strict=True)
+            )
+        return NetState(membranes, None, history)
 
     def sample_dropout_masks(
         self, batch: int, device: torch.device | str | None = None
@@ -330,6 +359,11 @@ class AsaSnn(nn.Module):
                 raise ValueError(
                     f"state is for batch {state.batch_size}, input batch is {x.shape[0]}"
                 )
+            if self._sliding and state.asa_history is None:
+                raise ValueError(
+                    "a sliding-ASA network needs a state with its ASA history: start from "
+                    "initial_state(batch) or pass None"
+                )
 
     def forward(
         self, x: torch.Tensor, state: NetState | None = None, collect_currents: bool = False
@@ -341,8 +375,8 @@ class AsaSnn(nn.Module):
         all T windows in order.
 
         Args:
-            x: ``[N, T, in_channels, H, W]`` event counts; T a multiple of K with ASA, any
-                T >= 1 without attention.
+            x: ``[N, T, in_channels, H, W]`` event counts; T a multiple of K with chunked
+                ASA, any T >= 1 with sliding ASA or without attention.
             state: from ``initial_state`` or a previous call; ``None`` = at rest.
             collect_currents: also return every layer's input current (for the distributions).
         """
@@ -356,6 +390,7 @@ class AsaSnn(nn.Module):
         membranes: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
         currents: list[torch.Tensor] = []
+        histories: list[AsaHistory | None] = []
         h = x
         for i, layer in enumerate(self.layers):
             if i == self._n_conv:
@@ -366,7 +401,14 @@ class AsaSnn(nn.Module):
                     h = h.flatten(2)
             if self.training and masks is not None and masks[i] is not None:
                 h = h * masks[i].unsqueeze(1)
-            cur = layer.currents(h, self.config.chunk_windows)
+            hist = state.asa_history[i] if state.asa_history is not None else None
+            if hist is not None:
+                cur, hist = layer.attn.sliding(
+                    layer.pre_attention(h, self.config.chunk_windows), hist
+                )
+            else:
+                cur = layer.currents(h, self.config.chunk_windows)
+            histories.append(hist)
             if collect_currents:
                 currents.append(cur)
             h, mem = layer.neuron(cur, state.membranes[i])
@@ -377,7 +419,7 @@ class AsaSnn(nn.Module):
             out = h.reshape(*h.shape[:2], self.config.num_classes, self.config.voting).mean(-1)
         return ForwardOutput(
             output_spikes=out,
-            state=NetState(tuple(membranes), masks),
+            state=NetState(tuple(membranes), masks, tuple(histories) if self._sliding else None),
             layer_spikes=torch.stack(counts, -1),
             currents=tuple(currents) if collect_currents else None,
         )

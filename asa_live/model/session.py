@@ -4,7 +4,8 @@
     push_many(frames [B, 2, H, W]) -> list[WindowResult]
 
 Frames are buffered until K = ``model.config.chunk_windows`` windows are in; then one chunk runs
-(every window when K = 1) and one result per window of the chunk comes back, in order.
+(every window when K = 1, as with sliding ASA, whose window history lives in the network state)
+and one result per window of the chunk comes back, in order.
 ``push_many`` runs every chunk its frames complete in a single forward call (the network accepts
 m*K windows at once), which saves the fixed per-call overhead when many windows are ready at once
 (fast file replay); its results equal B calls of ``push`` (tested). Membrane
