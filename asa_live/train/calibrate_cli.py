@@ -1,0 +1,150 @@
+"""``asa-live-calibrate``: fit a checkpoint's "no gesture" decision on a validation split.
+
+    asa-live-calibrate CKPT --data ibm --data-root VAL_ROOT --negatives VAL_NEG_DIR \
+        [--target-fa-per-min 0.5] [--readout leaky --readout-decay 0.95] [--out OUT]
+
+The validation recordings (the IBM layout's test list of VAL_ROOT: give a folder of its own,
+never the test data) and the negative streams (every recording in VAL_NEG_DIR, all "no gesture")
+run through the network as the live app runs them; asa_live.model.calibration fits the
+temperature, the reject threshold at the stated false-alarm rate and the no-output confidence;
+the result is written into the checkpoint's provenance["readout"] (in place, or to ``--out``).
+
+Windows within ``--grace-ms`` of a gesture's start or end are left out of the fit: a gesture
+eases in and out there, so neither label is right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asa_live.errors import AsaLiveError, InputFileError
+from asa_live.events.sources import open_source
+from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
+from asa_live.model.checkpoint import load_checkpoint, store_readout
+from asa_live.model.readout import READOUT_KINDS, Readout
+from asa_live.options import Parser, float_in
+from asa_live.train.data.config import DataConfig
+from asa_live.train.data.splits import load_split
+from asa_live.train.evaluation import run_sequences
+from asa_live.train.robustness import to_sequence
+
+NEGATIVE_SUFFIXES = (".aedat4", ".aedat", ".npy", ".raw", ".dat", ".csv")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog="asa-live-calibrate",
+        description="Fit a checkpoint's 'no gesture' decision (temperature, reject threshold) "
+        "on a validation split of its own.",
+        epilog="example:\n  asa-live-calibrate runs/rs-asa/best.safetensors --data ibm "
+        "--data-root data/val --negatives data/neg-val\n",
+    )
+    p.add_argument("checkpoint", help="the .safetensors checkpoint to calibrate")
+    p.add_argument("--data", choices=("ibm", "tonic"), default="ibm", help="layout (default: ibm)")
+    p.add_argument("--data-root", required=True, help="validation recordings (their test list)")
+    p.add_argument(
+        "--negatives", required=True, help="folder of validation 'no gesture' recordings"
+    )
+    p.add_argument(
+        "--target-fa-per-min",
+        type=float_in(0.0, 60.0),
+        default=DEFAULT_FA_PER_MINUTE,
+        help=f"false alarms per minute allowed on the negatives (default: {DEFAULT_FA_PER_MINUTE})",
+    )
+    p.add_argument("--readout", choices=READOUT_KINDS, help="change the readout kind first")
+    p.add_argument("--readout-decay", type=float_in(0.0, 1.0, high_open=True), help="leaky decay")
+    p.add_argument("--readout-windows", type=int, help="running-mean length in windows")
+    p.add_argument(
+        "--grace-ms", type=float_in(0, 5000), default=300.0, help="left out around gestures (ms)"
+    )
+    p.add_argument("--out", help="write the calibrated checkpoint here (default: in place)")
+    return p
+
+
+def _labels_with_grace(seq, grace_windows: int) -> np.ndarray:
+    """Window labels with -2 (left out) within ``grace_windows`` of a segment's start or end."""
+    labels = seq.window_labels.copy()
+    for row in seq.segments:
+        s, e = int(row["start"]), int(row["end"])
+        labels[max(0, s - grace_windows) : s + grace_windows] = -2
+        labels[max(0, e - grace_windows) : e + grace_windows] = -2
+    return labels
+
+
+def _scores(readout: Readout, model, sequences) -> list[torch.Tensor]:
+    runs = run_sequences(model, sequences)
+    return [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
+
+
+def _negatives(folder: Path, data: DataConfig, binning_mode: str):
+    from asa_live.events.adapt import SensorAdapter
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in NEGATIVE_SUFFIXES)
+    if not files:
+        raise InputFileError(f"The folder '{folder}' holds no recording: give --negatives DIR.")
+    out = []
+    for path in files:
+        with open_source(path) as source:
+            adapt = SensorAdapter(source.sensor_size, data.sensor_size, mode=binning_mode)
+            events = np.concatenate([adapt(packet) for packet in source])
+        out.append(to_sequence(path.name, events, None, data))
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    ckpt = load_checkpoint(args.checkpoint)
+    readout = ckpt.readout
+    changes = {
+        k: v
+        for k, v in (
+            ("kind", args.readout),
+            ("decay", args.readout_decay),
+            ("windows", args.readout_windows),
+        )
+        if v is not None
+    }
+    readout = dataclasses.replace(readout, **changes)
+    data = DataConfig.from_binning(ckpt.binning, data=args.data, data_root=args.data_root)
+    val = load_split(data, train=False).sequences
+    grace = int(np.ceil(args.grace_ms * 1000 / data.window_us))
+    labels = [torch.from_numpy(_labels_with_grace(s, grace)) for s in val]
+    scores = _scores(readout, ckpt.model, val)
+    keep = [lab >= -1 for lab in labels]
+    flat_scores = torch.cat([s[k] for s, k in zip(scores, keep, strict=True)])
+    flat_labels = torch.cat([lab[k] for lab, k in zip(labels, keep, strict=True)])
+    negatives = _negatives(Path(args.negatives), data, ckpt.binning.adapt_mode)
+    neg_scores = _scores(readout, ckpt.model, negatives)
+    flat_scores = torch.cat([flat_scores, *neg_scores])
+    flat_labels = torch.cat([flat_labels, *[torch.full((len(s),), -1) for s in neg_scores]])
+    calibrated, record = calibrate(
+        readout, flat_scores, flat_labels, neg_scores, data.window_us, args.target_fa_per_min
+    )
+    record["validation"] = {"data_root": str(args.data_root), "negatives": str(args.negatives)}
+    target = Path(args.out) if args.out else Path(args.checkpoint)
+    if args.out:
+        shutil.copyfile(args.checkpoint, target)
+    store_readout(target, calibrated, record)
+    return {"checkpoint": str(target), "readout": calibrated.to_spec(), "calibration": record}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run(args)
+    except AsaLiveError as err:
+        print(f"asa-live-calibrate: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

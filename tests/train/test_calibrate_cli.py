@@ -1,0 +1,105 @@
+"""asa-live-calibrate: fits the decision on a validation split and stores it in the checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from asa_live.events.aedat4 import write_aedat4
+from asa_live.events.dtype import make_events
+from asa_live.model import load_checkpoint
+from asa_live.synth import write_ibm_dataset
+from asa_live.train.calibrate_cli import _labels_with_grace, main
+from asa_live.train.data.sequences import SEGMENT_DTYPE, LabelledSequence
+
+
+@pytest.fixture(scope="module")
+def val_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("val")
+    write_ibm_dataset(
+        root,
+        n_users=1,
+        n_test_users=1,
+        trials_per_user=1,
+        seed=7,
+        gesture_duration_us=(300_000, 400_000),
+        gap_us=(300_000, 400_000),
+    )
+    neg = root / "neg"
+    neg.mkdir()
+    rng = np.random.default_rng(0)
+    n = 20_000
+    events = make_events(
+        np.sort(rng.integers(0, 2_000_000, n)),
+        rng.integers(0, 128, n),
+        rng.integers(0, 128, n),
+        rng.integers(0, 2, n),
+    )
+    write_aedat4(neg / "noise.aedat4", events, (128, 128))
+    return root, neg
+
+
+def test_calibrate_writes_the_readout(small_ckpt_path, val_data, tmp_path, capsys):
+    root, neg = val_data
+    out = tmp_path / "cal.safetensors"
+    code = main(
+        [
+            str(small_ckpt_path),
+            "--data-root",
+            str(root),
+            "--negatives",
+            str(neg),
+            "--readout",
+            "leaky",
+            "--readout-decay",
+            "0.9",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    readout = load_checkpoint(out).readout
+    assert readout.kind == "leaky" and readout.decay == 0.9
+    assert readout.temperature is not None and readout.temperature > 0
+    assert readout.to_spec() == printed["readout"]
+    assert load_checkpoint(out).provenance["readout"]["calibration"]["val_negative_minutes"] > 0
+    assert load_checkpoint(small_ckpt_path).readout.temperature is None  # source untouched
+
+
+def test_bad_inputs_are_one_sentence(small_ckpt_path, val_data, tmp_path, capsys):
+    root, _ = val_data
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(small_ckpt_path), "--data-root", str(root), "--negatives", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no recording" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                str(small_ckpt_path),
+                "--data-root",
+                str(root),
+                "--negatives",
+                str(empty),
+                "--target-fa-per-min",
+                "nan",
+            ]
+        )
+    assert exc.value.code == 2
+
+
+def test_grace_leaves_out_windows_around_gestures():
+    seq = LabelledSequence(
+        "s",
+        np.zeros((20, 2, 1, 1)),
+        np.full(20, -1),
+        np.array([(3, 8, 12)], SEGMENT_DTYPE),
+        0,
+        15_000,
+    )
+    seq.window_labels[8:12] = 3
+    labels = _labels_with_grace(seq, 2)
+    assert labels.tolist() == [-1] * 6 + [-2] * 4 + [-2] * 4 + [-1] * 6
