@@ -75,13 +75,25 @@ def real_replay(model: Evaluated, path: str, binning_mode: str) -> dict[str, flo
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", nargs=2, action="append", metavar=("LABEL", "PATH"))
-    p.add_argument("--recordings", type=int, default=4, help="held-out recordings (11 gestures each)")
+    p.add_argument(
+        "--recordings", type=int, default=4, help="held-out recordings (11 gestures each)"
+    )
     p.add_argument("--negatives-per-kind", type=int, default=2)
     p.add_argument("--negative-ms", type=int, default=6000)
     p.add_argument("--background", help="AEDAT4 file mixed in as the 'background' condition")
     p.add_argument("--real", nargs="*", default=[], help="real no-gesture recordings to replay")
     p.add_argument("--json", help="write the results here")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: batch-1 "
+        "steps gain nothing from a second thread, and two spin on a busy machine)",
+    )
     args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     models = [load(label, Path(path)) for label, path in (args.model or DEFAULT_MODELS)]
     started = time.perf_counter()
     recordings = held_out_recordings(args.recordings)

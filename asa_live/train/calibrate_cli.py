@@ -100,6 +100,8 @@ def _negatives(folder: Path, data: DataConfig, binning_mode: str):
 
 
 def run(args: argparse.Namespace) -> dict:
+    # Batch-1 streaming steps gain nothing from a second thread (and two spin on a busy machine).
+    torch.set_num_threads(1)
     ckpt = load_checkpoint(args.checkpoint)
     readout = ckpt.readout
     changes = {
