@@ -118,11 +118,20 @@ class PipelineWorker:
         self.on_dropped: Callable[[int], None] | None = None  # total dropped so far
 
     # ----------------------------------------------------------------- control (any thread)
-    def start(self) -> None:
-        """Open the source (raising AsaLiveError here if that fails) and start the threads."""
+    def start(self, record_to: Any = None) -> None:
+        """Open the source (raising AsaLiveError here if that fails) and start the threads.
+
+        ``record_to``: an .aedat4 path that records the source's events from the first one.
+        """
         if self._threads:
             raise RuntimeError("PipelineWorker.start() called twice")
         self._attach(self._open_source())
+        if record_to is not None:
+            try:
+                self.start_recording(record_to)
+            except BaseException:
+                self._close_source()
+                raise
         self._launch()
 
     def _launch(self) -> None:
