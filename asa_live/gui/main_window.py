@@ -33,6 +33,11 @@ from asa_live.pipeline.display import ApsFrames, compose_picture
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
 from asa_live.pipeline.sources import SourceSpec
 
+# Every format open_source reads by suffix (headerless streams need the command line's --format).
+RECORDING_FILTER = (
+    "Recordings (*.aedat4 *.aedat *.npy *.raw *.dat *.csv);;AEDAT (*.aedat4 *.aedat);;"
+    "Prophesee (*.raw *.dat);;Events CSV (*.csv);;All files (*)"
+)
 MAX_REDRAW_HZ = 60.0
 # The event image and the overlay follow the redraw timer; the plots and the status line are
 # slower to paint (pyqtgraph axes are Python) and need no more than this to look live.
@@ -144,6 +149,7 @@ class MainWindow(QMainWindow):
         self._stop_worker()
         qworker.failed.connect(self.show_error)
         qworker.finished.connect(self._on_finished)
+        qworker.dropped.connect(self.status.flag_dropped)
         self.qworker = qworker
         self.source_name = name
         self._live = live
@@ -166,8 +172,7 @@ class MainWindow(QMainWindow):
         """Timeline range, sensor line and grey frames of the source just opened."""
         source = worker.source
         self.timeline.reset(source_time_range_us(source))
-        # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
-        self.timeline.set_seek_available(not live and hasattr(worker, "seek"))
+        self.timeline.set_seek_available(not live)  # PipelineWorker.seek: recordings only
         camera = getattr(source_attr(source, "info"), "camera_name", None)
         self.model_info.set_sensor(camera or ("camera" if live else None), worker.sensor_size)
         path = source_attr(source, "path")
@@ -225,9 +230,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _ask_open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a recording", "", "Recordings (*.aedat4 *.aedat *.npy);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", RECORDING_FILTER)
         if path:
             self.open_file(path)
 
@@ -274,15 +277,20 @@ class MainWindow(QMainWindow):
         self._clear_run_views()
 
     def seek(self, t_us: int) -> None:
-        """The timeline asked for ``t_us`` (source clock); needs ``PipelineWorker.seek``."""
-        seek = getattr(self.worker, "seek", None)
-        if seek is None:
-            self.statusBar().showMessage(
-                "Seeking is not available in this build: use Restart (Shift+R).", 5000
-            )
+        """The timeline asked for ``t_us`` (source clock): the replay goes on from there
+        with the network state reset; the views start over, the run's counters go on."""
+        if self.worker is None:
             return
-        seek(int(t_us))
-        self._clear_run_views()
+        try:
+            self.worker.seek(int(t_us))
+        except AsaLiveError as err:
+            self.show_error(str(err))
+            return
+        self.latest = None
+        self.event_view.overlay.set_report(None, ())
+        if self.spike_panel is not None:
+            self.spike_panel.clear()
+        self.timeline.set_position(int(t_us))
 
     def set_speed(self, speed: float) -> None:
         if self.speed_box.value() != speed:

@@ -193,3 +193,27 @@ class LoopingSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SeekedSource:
+    """A source read from ``t_us`` on: earlier events are skipped (read, not paced), then
+    every packet passes, including those of a looping source's later passes."""
+
+    def __init__(self, source: Any, t_us: int) -> None:
+        self.inner, self.t_us = source, int(t_us)
+        self.sensor_size = tuple(source.sensor_size)
+        self.name = getattr(source, "name", "replay")
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        packets = iter(self.inner)
+        for packet in packets:
+            if len(packet) and packet["t"][-1] >= self.t_us:
+                yield packet[np.searchsorted(packet["t"], self.t_us, side="left") :]
+                break
+        yield from packets
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # path, info, ... of the file source
+
+    def close(self) -> None:
+        self.inner.close()

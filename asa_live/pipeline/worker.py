@@ -30,6 +30,7 @@ from asa_live.pipeline.pacing import Pacer
 from asa_live.pipeline.queues import ResultBuffer, WindowQueue
 from asa_live.pipeline.recorder import Aedat4Recorder, RecordingTap
 from asa_live.pipeline.report import WindowReport
+from asa_live.pipeline.sources import SeekedSource
 from asa_live.pipeline.stats import PipelineStats, RunCounters
 
 # Queue room: MAX_BACKLOG_S of wall time at the replay speed (16 windows at 1x, 160 at 10x),
@@ -88,6 +89,7 @@ class PipelineWorker:
         self.live = live
         self._stop, self._resume, self._finished = (threading.Event() for _ in range(3))
         self._reset_requested, self._restart_requested = threading.Event(), threading.Event()
+        self._seek_to: int | None = None  # set by seek(), taken by the next reopen
         self._resume.set()
         self.pacer = pacer or Pacer(None if live else speed, self._stop)
         if policy is None:
@@ -206,6 +208,15 @@ class PipelineWorker:
         self.error = None
         self.window_queue.reopen()
         self._launch()
+
+    def seek(self, t_us: int) -> None:
+        """Continue a file replay from source time ``t_us``: the source is reopened, the
+        events before ``t_us`` are skipped unpaced, the network state starts from rest, and
+        the counters go on. ConfigError for a camera (it has no past to seek in)."""
+        if self.live:
+            raise ConfigError("A live camera cannot seek: only a recording can.")
+        self._seek_to = int(t_us)
+        self.restart()
 
     def set_speed(self, speed: float | None) -> None:
         if not self.live:
@@ -327,6 +338,9 @@ class PipelineWorker:
         self.accumulator.clear()
         self.pacer.reanchor()
         self._attach(self._open_source())
+        target, self._seek_to = self._seek_to, None
+        if target is not None:
+            self.source = SeekedSource(self.source, target)
 
     def _interrupted(self) -> bool:
         return self._stop.is_set() or self._restart_requested.is_set()
