@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.idle_reset_ms = idle_reset_ms
         self.policy = policy
         self.qworker: QtPipelineWorker | None = None
+        self._seeking = False  # a seek was asked: older reports are skipped (_after_seek)
+        self._reopen: Callable[[], bool] = lambda: False  # set by start_source
         self.source_name = ""
         self._live = False
         self.spec: SourceSpec | None = None  # the running source, reopened with a new model
@@ -147,6 +149,11 @@ class MainWindow(QMainWindow):
             self.show_error(str(err))
             return False
         self._stop_worker()
+        # Restart builds a new worker like this one: every counter starts at zero
+        self._reopen = lambda: self.start_source(
+            open_source, name, live=live, speed=None if live else self.speed_box.value(),
+            labels=labels, max_seconds=max_seconds,
+        )  # fmt: skip
         qworker.failed.connect(self.show_error)
         qworker.finished.connect(self._on_finished)
         qworker.dropped.connect(self.status.flag_dropped)
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setChecked(False)
         self.act_pause.setText("Pause")
         self.act_pause.blockSignals(False)
+        self._seeking = False
         self._clear_run_views()
         self._show_source(qworker.worker, live)
         self.setWindowTitle(f"asa-live - {name}")
@@ -270,11 +278,7 @@ class MainWindow(QMainWindow):
         if self.worker is None:
             return
         self.set_paused(False)
-        if self._reopen is not None:
-            self._reopen()  # a new PipelineWorker: every counter starts at zero
-            return
-        self.worker.restart()
-        self._clear_run_views()
+        self._reopen()  # a new PipelineWorker: every counter starts at zero
 
     def seek(self, t_us: int) -> None:
         """The timeline asked for ``t_us`` (source clock): the replay goes on from there
@@ -286,6 +290,7 @@ class MainWindow(QMainWindow):
         except AsaLiveError as err:
             self.show_error(str(err))
             return
+        self._seeking = True
         self.latest = None
         self.event_view.overlay.set_report(None, ())
         if self.spike_panel is not None:
@@ -376,13 +381,24 @@ class MainWindow(QMainWindow):
             self.qworker = None
 
     # ------------------------------------------------------------------ drawing
+    def _after_seek(self, reports: list[Any]) -> list[Any]:
+        """After a seek, drop the reports still queued from before it: the replay resumes
+        with a state reset, so its first report is the first one marked ``state_reset``."""
+        if not self._seeking:
+            return reports
+        first = next((i for i, r in enumerate(reports) if r.state_reset), None)
+        if first is None:
+            return []
+        self._seeking = False
+        return reports[first:]
+
     def redraw(self) -> None:
         """One tick of the redraw timer: pull new reports, redraw everything."""
         self.redraws += 1
         worker = self.worker
         if worker is None:
             return
-        reports = worker.drain()
+        reports = self._after_seek(worker.drain())
         if self.spike_panel is not None:
             for r in reports:
                 self.spike_panel.add(r.spikes)
