@@ -229,3 +229,35 @@ def test_prophesee_camera_spec_reaches_eventcv(monkeypatch):
     spec.open()
     assert opened == ["prophesee:P123"]
     assert not SourceSpec.camera("DXA00093").prophesee
+
+
+def _strip_header(src, dst):
+    data = src.read_bytes()
+    end = 0
+    while data.startswith(b"%", end):
+        end = data.index(b"\n", end) + 1
+    dst.write_bytes(data[end:])
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "size"),
+    [("gen3_spinner_evt2.raw", "evt2", "640x480"), ("gen41_driving_evt3.raw", "evt3", "1280x720")],
+)
+def test_headerless_stream_with_format_equals_the_file(
+    capsys, shared_real, tmp_path, small_ckpt_path, name, fmt, size
+):
+    real = shared_real / "prophesee" / name
+    bare = tmp_path / "stream.bin"
+    _strip_header(real, bare)
+    argv = ["--model", small_ckpt_path, "--headless", "--max-seconds", "0.05"]
+    code, with_header, _ = _run(capsys, "--replay", real, *argv)
+    assert code == 0
+    code, headerless, err = _run(
+        capsys, "--replay", bare, "--format", fmt, "--sensor-size", size, *argv
+    )
+    assert code == 0, err
+
+    def key(out):
+        return [(r["t_start_us"], r["events"]) for r in map(json.loads, out.splitlines())]
+
+    assert key(headerless) == key(with_header) and key(headerless)
