@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
     def open_spec(self, spec: SourceSpec, max_seconds: float | None = None) -> bool:
         """Start the source ``spec`` names (a replay's labels come with it)."""
         try:
-            labels = spec.labels()
+            labels, notes = spec.labels_with_notes()  # a broken sidecar CSV: a note, no labels
         except AsaLiveError as err:
             self.show_error(str(err))
             return False
@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         if started:
             self.spec = spec
+            if notes:
+                self.statusBar().showMessage("warning: " + " ".join(notes), 15000)
         return started
 
     def open_file(self, path: str | Path, loop: bool = False, speed: float | None = None) -> bool:

@@ -139,6 +139,19 @@ class SourceSpec:
             warnings.warn(problem, stacklevel=2)
         return truth
 
+    def labels_with_notes(self) -> tuple[GroundTruth | None, list[str]]:
+        """For the window: the labels and their warnings as text. A broken CSV found beside
+        the recording does not block the replay there: it is a note and no labels."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                truth = self.labels()
+            except InputFileError as err:
+                if self.labels_path is not None:
+                    raise
+                truth, caught = None, [*caught, f"labels ignored: {err}"]
+        return truth, [str(getattr(w, "message", w)) for w in caught]
+
     def first_event_us(self) -> int | None:
         """The recording's first timestamp (one packet is read), None if it has no events."""
         with contextlib.closing(self._open_once()) as source:
