@@ -3,6 +3,7 @@
     asa-live --replay recordings/demo.aedat4            # window (GUI), real time
     asa-live --replay FILE --headless > windows.jsonl   # one JSON object per window, fast
     asa-live --camera [SERIAL]                          # live camera
+    asa-live --camera --headless --record OUT.aedat4    # recognise and record the camera
 
 Every user error (a bad file, no camera, a bad model, a bad option) is one sentence on stderr
 and exit status 2, without a traceback. Without a display (Linux, no DISPLAY/WAYLAND_DISPLAY,
@@ -17,11 +18,15 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from asa_live.errors import AsaLiveError, ConfigError
+from asa_live.events.file_source import parse_sensor_size
+from asa_live.events.formats import FORMATS
 from asa_live.options import Parser, float_in, nonnegative_float
 from asa_live.pipeline.display import EventAccumulator
+from asa_live.pipeline.labels import parse_labels_offset
 from asa_live.pipeline.models import load_model
 from asa_live.pipeline.pacing import MAX_SPEED, MIN_SPEED
 from asa_live.pipeline.sources import SourceSpec
@@ -49,10 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         metavar="SERIAL",
-        help="read a live camera (the first one found, or the one with this serial number)",
+        help="read a live camera: the first iniVation camera found, the one with this serial "
+        "number, or prophesee[:SERIAL] for a Prophesee camera (needs the [prophesee] extra)",
     )
     src.add_argument(
-        "--replay", metavar="FILE", help="replay a recording (.aedat4, IBM .aedat, tonic .npy)"
+        "--replay",
+        metavar="FILE",
+        help="replay a recording: .aedat4, IBM .aedat, tonic .npy, Prophesee .raw (EVT 2.0, "
+        "2.1, 3.0) or .dat, t,x,y,p .csv, or a headerless stream with --format",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="the recording's format when its suffix does not tell it; evt2|evt21|evt3 read "
+        "a headerless Prophesee stream (with --sensor-size)",
+    )
+    p.add_argument(
+        "--sensor-size",
+        type=_sensor_size_arg,
+        default=None,
+        metavar="WxH",
+        help="sensor width x height, for files that do not state it (headerless, .dat, .csv)",
     )
     p.add_argument(
         "--speed",
@@ -63,9 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--loop", action="store_true", help="replay the file over and over")
     p.add_argument(
-        "--model", metavar="PATH", help="checkpoint (.safetensors); default: the shipped model"
+        "--model",
+        metavar="PATH",
+        help="checkpoint (.safetensors) or a training run's folder (its best checkpoint); "
+        "default: the shipped model",
     )
     p.add_argument("--labels", metavar="CSV", help="labels CSV (default: <stem>_labels.csv)")
+    p.add_argument(
+        "--labels-offset",
+        type=_labels_offset_arg,
+        default=None,
+        metavar="auto|US",
+        help="move the label times: US microseconds, or auto (labels that end before the "
+        "recording starts are taken as relative to its first event)",
+    )
+    p.add_argument("--no-labels", action="store_true", help="ignore every labels CSV (no accuracy)")
+    p.add_argument(
+        "--record",
+        metavar="OUT.aedat4",
+        help="with --camera: also record the camera's events to an AEDAT4 file",
+    )
     p.add_argument(
         "--headless", action="store_true", help="no window: one JSON object per window on stdout"
     )
@@ -106,6 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _sensor_size_arg(text: str) -> tuple[int, int]:
+    try:
+        return parse_sensor_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _labels_offset_arg(text: str) -> str | int:
+    try:
+        return parse_labels_offset(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr ("warning: ..."), without Python's source line."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=file or sys.stderr)
+
+
 def has_display() -> bool:
     """False on Linux without an X11/Wayland display and without an explicit Qt platform."""
     if not sys.platform.startswith("linux"):
@@ -120,6 +180,20 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError("--speed applies to --replay only: a camera runs in real time.")
     if args.loop and args.replay is None:
         raise ConfigError("--loop applies to --replay only: give --replay FILE.")
+    if (args.format or args.sensor_size) and args.replay is None:
+        raise ConfigError("--format and --sensor-size apply to --replay only: give --replay FILE.")
+    if args.no_labels and (args.labels or args.labels_offset is not None):
+        raise ConfigError("--no-labels ignores labels: drop --labels and --labels-offset.")
+    if args.record is not None:
+        if args.camera is None:
+            raise ConfigError("--record applies to --camera only: a replay is a recording.")
+        if not args.record.lower().endswith(".aedat4"):
+            raise ConfigError(f"--record needs an .aedat4 name, got '{args.record}'.")
+        if not (args.headless or args.export_video or not has_display()):
+            raise ConfigError(
+                "--record runs without a window: add --headless (in the window, "
+                "use its Record button)."
+            )
     if args.screenshot and (args.headless or args.export_video):
         raise ConfigError("--screenshot renders the window: do not combine it with --headless.")
     if args.screenshot and not args.screenshot.lower().endswith(".png"):
@@ -132,7 +206,16 @@ def source_spec(args: argparse.Namespace) -> SourceSpec | None:
     if args.camera is not None:
         return SourceSpec.camera(args.camera or None)
     if args.replay is not None:
-        return SourceSpec.replay(args.replay, loop=args.loop, speed=args.speed, labels_path=labels)
+        return SourceSpec.replay(
+            args.replay,
+            loop=args.loop,
+            speed=args.speed,
+            format=args.format,
+            sensor_size=args.sensor_size,
+            labels_path=labels,
+            use_labels=not args.no_labels,
+            labels_offset=args.labels_offset,
+        )
     return None
 
 
@@ -177,7 +260,7 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
             **options,
         )
         accumulator = worker.accumulator
-        worker.start()
+        worker.start(record_to=args.record)
         reports = worker.iter_results()
     exporter = None
     if args.export_video:
@@ -189,7 +272,9 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
         )
     out = sys.stdout
     next_line_us: int | None = None
+    start_us: int | None = None  # readable lines give time since the stream's first window
     interrupted = False
+    recorder = worker.recording_tap.recorder if worker is not None else None
     try:
         for report in reports:
             if exporter is not None:
@@ -203,11 +288,12 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
                 or report.t_end_us < (next_line_us - 2 * READABLE_EVERY_US)
             ):
                 next_line_us = report.t_end_us + READABLE_EVERY_US
+                if start_us is None:
+                    start_us = report.t_start_us
                 truth = f"  truth: {report.truth_name}" if report.truth_name else ""
                 name = report.prediction or "-"
-                out.write(
-                    f"{report.t_end_us / 1e6:9.2f} s  {name:<28} {report.confidence:5.2f}{truth}\n"
-                )
+                seconds = (report.t_end_us - start_us) / 1e6
+                out.write(f"{seconds:9.2f} s  {name:<28} {report.confidence:5.2f}{truth}\n")
                 out.flush()
     except KeyboardInterrupt:
         interrupted = True
@@ -224,6 +310,11 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
     print(f"asa-live: {stats.summary_line()}", file=sys.stderr)
     if exporter is not None:
         print(f"asa-live: wrote {exporter.frames} frames to {exporter.path}", file=sys.stderr)
+    if recorder is not None:
+        print(
+            f"asa-live: recorded {recorder.events_written} events to {recorder.path}",
+            file=sys.stderr,
+        )
     return 130 if interrupted else 0
 
 
@@ -245,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, --version, or a bad option (one sentence, code 2)
         return int(done.code or 0)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         _check_args(args)
         if args.headless or args.export_video:

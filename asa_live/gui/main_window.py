@@ -33,6 +33,11 @@ from asa_live.pipeline.display import ApsFrames, compose_picture
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
 from asa_live.pipeline.sources import SourceSpec
 
+# Every format open_source reads by suffix (headerless streams need the command line's --format).
+RECORDING_FILTER = (
+    "Recordings (*.aedat4 *.aedat *.npy *.raw *.dat *.csv);;AEDAT (*.aedat4 *.aedat);;"
+    "Prophesee (*.raw *.dat);;Events CSV (*.csv);;All files (*)"
+)
 MAX_REDRAW_HZ = 60.0
 # The event image and the overlay follow the redraw timer; the plots and the status line are
 # slower to paint (pyqtgraph axes are Python) and need no more than this to look live.
@@ -69,6 +74,8 @@ class MainWindow(QMainWindow):
         self.idle_reset_ms = idle_reset_ms
         self.policy = policy
         self.qworker: QtPipelineWorker | None = None
+        self._seeking = False  # a seek was asked: older reports are skipped (_after_seek)
+        self._reopen: Callable[[], bool] = lambda: False  # set by start_source
         self.source_name = ""
         self._live = False
         self.spec: SourceSpec | None = None  # the running source, reopened with a new model
@@ -142,8 +149,14 @@ class MainWindow(QMainWindow):
             self.show_error(str(err))
             return False
         self._stop_worker()
+        # Restart builds a new worker like this one: every counter starts at zero
+        self._reopen = lambda: self.start_source(
+            open_source, name, live=live, speed=None if live else self.speed_box.value(),
+            labels=labels, max_seconds=max_seconds,
+        )  # fmt: skip
         qworker.failed.connect(self.show_error)
         qworker.finished.connect(self._on_finished)
+        qworker.dropped.connect(self.status.flag_dropped)
         self.qworker = qworker
         self.source_name = name
         self._live = live
@@ -157,6 +170,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setChecked(False)
         self.act_pause.setText("Pause")
         self.act_pause.blockSignals(False)
+        self._seeking = False
         self._clear_run_views()
         self._show_source(qworker.worker, live)
         self.setWindowTitle(f"asa-live - {name}")
@@ -166,8 +180,7 @@ class MainWindow(QMainWindow):
         """Timeline range, sensor line and grey frames of the source just opened."""
         source = worker.source
         self.timeline.reset(source_time_range_us(source))
-        # The seek hook: live once the pipeline offers PipelineWorker.seek(t_us).
-        self.timeline.set_seek_available(not live and hasattr(worker, "seek"))
+        self.timeline.set_seek_available(not live)  # PipelineWorker.seek: recordings only
         camera = getattr(source_attr(source, "info"), "camera_name", None)
         self.model_info.set_sensor(camera or ("camera" if live else None), worker.sensor_size)
         path = source_attr(source, "path")
@@ -187,7 +200,7 @@ class MainWindow(QMainWindow):
     def open_spec(self, spec: SourceSpec, max_seconds: float | None = None) -> bool:
         """Start the source ``spec`` names (a replay's labels come with it)."""
         try:
-            labels = spec.labels()
+            labels, notes = spec.labels_with_notes()  # a broken sidecar CSV: a note, no labels
         except AsaLiveError as err:
             self.show_error(str(err))
             return False
@@ -198,6 +211,8 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         if started:
             self.spec = spec
+            if notes:
+                self.statusBar().showMessage("warning: " + " ".join(notes), 15000)
         return started
 
     def open_file(self, path: str | Path, loop: bool = False, speed: float | None = None) -> bool:
@@ -225,9 +240,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _ask_open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a recording", "", "Recordings (*.aedat4 *.aedat *.npy);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", "", RECORDING_FILTER)
         if path:
             self.open_file(path)
 
@@ -267,22 +280,24 @@ class MainWindow(QMainWindow):
         if self.worker is None:
             return
         self.set_paused(False)
-        if self._reopen is not None:
-            self._reopen()  # a new PipelineWorker: every counter starts at zero
-            return
-        self.worker.restart()
-        self._clear_run_views()
+        self._reopen()  # a new PipelineWorker: every counter starts at zero
 
     def seek(self, t_us: int) -> None:
-        """The timeline asked for ``t_us`` (source clock); needs ``PipelineWorker.seek``."""
-        seek = getattr(self.worker, "seek", None)
-        if seek is None:
-            self.statusBar().showMessage(
-                "Seeking is not available in this build: use Restart (Shift+R).", 5000
-            )
+        """The timeline asked for ``t_us`` (source clock): the replay goes on from there
+        with the network state reset; the views start over, the run's counters go on."""
+        if self.worker is None:
             return
-        seek(int(t_us))
-        self._clear_run_views()
+        try:
+            self.worker.seek(int(t_us))
+        except AsaLiveError as err:
+            self.show_error(str(err))
+            return
+        self._seeking = True
+        self.latest = None
+        self.event_view.overlay.set_report(None, ())
+        if self.spike_panel is not None:
+            self.spike_panel.clear()
+        self.timeline.set_position(int(t_us))
 
     def set_speed(self, speed: float) -> None:
         if self.speed_box.value() != speed:
@@ -368,13 +383,24 @@ class MainWindow(QMainWindow):
             self.qworker = None
 
     # ------------------------------------------------------------------ drawing
+    def _after_seek(self, reports: list[Any]) -> list[Any]:
+        """After a seek, drop the reports still queued from before it: the replay resumes
+        with a state reset, so its first report is the first one marked ``state_reset``."""
+        if not self._seeking:
+            return reports
+        first = next((i for i, r in enumerate(reports) if r.state_reset), None)
+        if first is None:
+            return []
+        self._seeking = False
+        return reports[first:]
+
     def redraw(self) -> None:
         """One tick of the redraw timer: pull new reports, redraw everything."""
         self.redraws += 1
         worker = self.worker
         if worker is None:
             return
-        reports = worker.drain()
+        reports = self._after_seek(worker.drain())
         if self.spike_panel is not None:
             for r in reports:
                 self.spike_panel.add(r.spikes)

@@ -104,6 +104,11 @@ class StatusFields:
         )
         self.fields["rec"].setStyleSheet(DROP_STYLE if recording else FIELD_STYLE)
 
+    def flag_dropped(self, total: int) -> None:
+        """The worker dropped windows (``total`` so far): highlight the field now."""
+        self._highlight_until = time.monotonic() + DROP_HIGHLIGHT_S
+        self.fields["dropped"].setStyleSheet(DROP_STYLE)
+
     @property
     def dropped_highlighted(self) -> bool:
         return self.fields["dropped"].styleSheet() == DROP_STYLE

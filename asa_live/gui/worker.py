@@ -22,16 +22,20 @@ class QtPipelineWorker(QObject):
     Signals:
         failed(str): the one-sentence message of an error raised inside the pipeline.
         finished(): the stream ended (end of file, error or stop).
+        dropped(int): windows were dropped (the total so far), from the worker's
+            ``on_dropped``, so the status bar flags it at once.
     """
 
     failed = pyqtSignal(str)
     finished = pyqtSignal()
+    dropped = pyqtSignal("qint64")
 
     def __init__(self, worker: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
         worker.on_error = self._on_error
         worker.on_finished = self.finished.emit
+        worker.on_dropped = self.dropped.emit
 
     def _on_error(self, err: BaseException) -> None:
         if isinstance(err, AsaLiveError):
@@ -46,4 +50,5 @@ class QtPipelineWorker(QObject):
     def stop(self) -> None:
         self.worker.on_error = None
         self.worker.on_finished = None
+        self.worker.on_dropped = None
         self.worker.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asa_live.events.ibm import read_labels_csv
+from asa_live.events.ibm import LABEL_DTYPE, read_labels_csv
 
 
 def labels_path_for(recording: str | os.PathLike) -> Path | None:
@@ -21,6 +21,46 @@ def labels_path_for(recording: str | os.PathLike) -> Path | None:
     recording = Path(recording)
     candidate = recording.with_name(f"{recording.stem}_labels.csv")
     return candidate if candidate.is_file() else None
+
+
+def parse_labels_offset(text: str) -> str | int:
+    """``--labels-offset``: ``auto`` or a whole number of microseconds (ValueError if not)."""
+    text = text.strip().lower()
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"expected 'auto' or whole microseconds, got {text!r}") from None
+    if abs(value) >= 1 << 62:
+        raise ValueError(f"the offset {value} us is out of range")
+    return value
+
+
+def align_labels(
+    truth: GroundTruth, first_event_us: int | None, offset: str | int | None, name: str
+) -> tuple[GroundTruth, str | None]:
+    """Apply ``--labels-offset`` and check the labels against the recording's first event.
+
+    ``offset``: None (as they are), microseconds to add, or ``"auto"``: labels that all end
+    before the first event are taken as relative to it (e.g. times from 0 against DV's
+    absolute clock) and moved there. Returns the labels and a one-line warning when they
+    still end before the recording starts (no window can be labelled), else None.
+    """
+    if isinstance(offset, int):
+        truth = truth.shifted(offset)
+    if first_event_us is None or len(truth) == 0:
+        return truth, None
+    start, end = truth.span_us
+    if end > first_event_us:
+        return truth, None
+    if offset == "auto":
+        return truth.shifted(first_event_us - start), None
+    return truth, (
+        f"the labels of {name} end at {end / 1e6:.3f} s but the recording starts at "
+        f"{first_event_us / 1e6:.3f} s, so no window is labelled: pass --labels-offset auto "
+        "(labels relative to the recording's start) or --labels-offset US."
+    )
 
 
 class GroundTruth:
@@ -52,6 +92,19 @@ class GroundTruth:
 
     def __len__(self) -> int:
         return len(self._starts)
+
+    @property
+    def span_us(self) -> tuple[int, int]:
+        """(first start, last end) of the labelled segments."""
+        return int(self._starts.min()), int(self._ends.max())
+
+    def shifted(self, offset_us: int) -> GroundTruth:
+        """The same labels with every time moved by ``offset_us``."""
+        labels = np.zeros(len(self._starts), dtype=LABEL_DTYPE)
+        labels["class_id"] = self._classes
+        labels["start_us"] = self._starts + offset_us
+        labels["end_us"] = self._ends + offset_us
+        return GroundTruth(labels, self.period_us, self.origin_us)
 
     def class_at(self, t_us: int) -> int | None:
         """The class whose segment ``[start_us, end_us)`` holds ``t_us``, else None."""

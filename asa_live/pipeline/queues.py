@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from asa_live.errors import ConfigError
@@ -185,3 +185,15 @@ class ResultBuffer:
     def notify(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+    def until(self, finished: threading.Event) -> Iterator[WindowReport]:
+        """Yield every report until ``finished`` is set and the buffer is empty (blocking)."""
+        while True:
+            batch = self.drain()
+            if batch:
+                yield from batch
+            elif finished.is_set():
+                yield from self.drain()  # what came in after the drain above
+                return
+            else:
+                self.wait(0.1)

@@ -12,7 +12,9 @@ later windows so that reported time keeps increasing (docs/events.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ import numpy as np
 
 from asa_live.errors import ConfigError, InputFileError
 from asa_live.events.sources import CameraSource, EventSource, open_source
-from asa_live.pipeline.labels import GroundTruth, labels_path_for
+from asa_live.pipeline.labels import GroundTruth, align_labels, labels_path_for
 from asa_live.pipeline.pacing import check_speed
 
 
@@ -39,6 +41,9 @@ class SourceSpec:
         format: the file format when the suffix does not tell it (passed to ``open_source``).
         sensor_size: (width, height) for formats that do not store it.
         labels_path: the labels CSV (default: ``<stem>_labels.csv`` beside the recording).
+        use_labels: False ignores every labels CSV (``--no-labels``).
+        labels_offset: None, microseconds added to the label times, or ``"auto"`` (labels
+            that end before the recording starts are taken as relative to its first event).
     """
 
     path: Path | None = None
@@ -48,6 +53,8 @@ class SourceSpec:
     format: str | None = None
     sensor_size: tuple[int, int] | None = None
     labels_path: Path | None = None
+    use_labels: bool = True
+    labels_offset: str | int | None = None
 
     def __post_init__(self) -> None:
         if self.path is None and (self.loop or self.speed is not None):
@@ -60,7 +67,13 @@ class SourceSpec:
 
     @classmethod
     def camera(cls, serial: str | None = None) -> SourceSpec:
+        """An iniVation camera by serial, or ``prophesee[:SERIAL]`` for a Prophesee camera."""
         return cls(serial=serial or None)
+
+    @property
+    def prophesee(self) -> bool:
+        serial = self.serial or ""
+        return self.path is None and (serial == "prophesee" or serial.startswith("prophesee:"))
 
     @property
     def live(self) -> bool:
@@ -74,6 +87,8 @@ class SourceSpec:
 
     def open(self) -> EventSource:
         """A fresh, unpaced EventSource; InputFileError / CameraError (one sentence) if not."""
+        if self.prophesee:
+            return open_source(self.serial)
         if self.path is None:
             return CameraSource(self.serial)
         if not self.path.exists():
@@ -97,11 +112,53 @@ class SourceSpec:
         self.open().close()
 
     def labels(self) -> GroundTruth | None:
-        """The ground truth: ``labels_path``, else the CSV beside the recording, else None."""
-        if self.labels_path is not None:
-            return GroundTruth.from_csv(self.labels_path)
-        found = None if self.path is None else labels_path_for(self.path)
-        return None if found is None else GroundTruth.from_csv(found)
+        """The ground truth: ``labels_path``, else the CSV beside the recording, else None.
+
+        With ``labels_offset`` the times are moved (``"auto"``: see :func:`align_labels`);
+        labels that end before the recording starts give one ``warnings.warn`` line.
+        """
+        if not self.use_labels or self.path is None:
+            return None
+        path = self.labels_path
+        found = path is None
+        if found:
+            path = labels_path_for(self.path)
+            if path is None:
+                return None
+        try:
+            truth = GroundTruth.from_csv(path)
+        except InputFileError as err:
+            if not found:
+                raise
+            raise InputFileError(
+                f"{str(err).rstrip('.')} (found beside the recording): fix it, or replay "
+                "without it with --no-labels."
+            ) from None
+        truth, problem = align_labels(truth, self.first_event_us(), self.labels_offset, path.name)
+        if problem:
+            warnings.warn(problem, stacklevel=2)
+        return truth
+
+    def labels_with_notes(self) -> tuple[GroundTruth | None, list[str]]:
+        """For the window: the labels and their warnings as text. A broken CSV found beside
+        the recording does not block the replay there: it is a note and no labels."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                truth = self.labels()
+            except InputFileError as err:
+                if self.labels_path is not None:
+                    raise
+                truth, caught = None, [*caught, f"labels ignored: {err}"]
+        return truth, [str(getattr(w, "message", w)) for w in caught]
+
+    def first_event_us(self) -> int | None:
+        """The recording's first timestamp (one packet is read), None if it has no events."""
+        with contextlib.closing(self._open_once()) as source:
+            for packet in source:
+                if len(packet):
+                    return int(packet["t"][0])
+        return None
 
 
 def open_replay(path: str | os.PathLike, loop: bool = False) -> EventSource:
@@ -149,3 +206,27 @@ class LoopingSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SeekedSource:
+    """A source read from ``t_us`` on: earlier events are skipped (read, not paced), then
+    every packet passes, including those of a looping source's later passes."""
+
+    def __init__(self, source: Any, t_us: int) -> None:
+        self.inner, self.t_us = source, int(t_us)
+        self.sensor_size = tuple(source.sensor_size)
+        self.name = getattr(source, "name", "replay")
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        packets = iter(self.inner)
+        for packet in packets:
+            if len(packet) and packet["t"][-1] >= self.t_us:
+                yield packet[np.searchsorted(packet["t"], self.t_us, side="left") :]
+                break
+        yield from packets
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # path, info, ... of the file source
+
+    def close(self) -> None:
+        self.inner.close()

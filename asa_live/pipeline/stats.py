@@ -7,6 +7,7 @@ percentiles); rates are measured over a sliding wall-clock span.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -112,12 +113,17 @@ class PipelineStats:
 
     def summary_line(self) -> str:
         acc = "n/a (no labels)" if self.accuracy is None else f"{100 * self.accuracy:.1f} %"
+        # no window (an empty recording): no latency to give, and never "nan ms"
+        latency = "latency: no window"
+        if math.isfinite(self.latency_p50_ms) and math.isfinite(self.latency_p95_ms):
+            latency = f"latency p50 {self.latency_p50_ms:.2f} ms p95 {self.latency_p95_ms:.2f} ms"
+        factor = self.real_time_factor
+        factor_text = f"{factor:.1f}x" if math.isfinite(factor) else "n/a"
         return (
             f"windows {self.windows}, dropped {self.dropped_windows}, merged "
             f"{self.merged_windows}, accuracy {acc} over {self.labelled_windows} labelled "
-            f"windows, latency p50 {self.latency_p50_ms:.2f} ms p95 {self.latency_p95_ms:.2f} ms, "
-            f"{self.source_s:.1f} s of stream in {self.wall_s:.1f} s "
-            f"(real-time factor {self.real_time_factor:.1f}x)"
+            f"windows, {latency}, {self.source_s:.1f} s of stream in {self.wall_s:.1f} s "
+            f"(real-time factor {factor_text})"
         )
 
 

@@ -6,8 +6,7 @@
   ResultBuffer that the GUI or the headless printer drains; it never waits for the GUI.
 
 Windows are dropped (policy "drop") only when even batched inference cannot keep up; they are
-counted in ``stats()`` (read-only) and reported to ``on_dropped(total)``. Controls work from
-any thread.
+counted in ``stats()`` and reported to ``on_dropped(total)``. Controls work from any thread.
 """
 
 from __future__ import annotations
@@ -30,11 +29,11 @@ from asa_live.pipeline.pacing import Pacer
 from asa_live.pipeline.queues import ResultBuffer, WindowQueue
 from asa_live.pipeline.recorder import Aedat4Recorder, RecordingTap
 from asa_live.pipeline.report import WindowReport
+from asa_live.pipeline.sources import SeekedSource
 from asa_live.pipeline.stats import PipelineStats, RunCounters
 
-# Queue room: MAX_BACKLOG_S of wall time at the replay speed (16 windows at 1x, 160 at 10x),
-# the same latency bound at every speed. Batched inference clears a backlog in one call, so a
-# full queue means it really cannot keep up.
+# Queue room: MAX_BACKLOG_S of wall time at the replay speed (16 windows at 1x, 160 at 10x), the
+# same latency bound at every speed; batched inference clears a backlog, so full = cannot keep up.
 MAX_PENDING_WINDOWS = 16
 MAX_BACKLOG_S = 0.24
 
@@ -43,21 +42,16 @@ class PipelineWorker:
     """The pipeline in two background threads with bounded queues (see the module doc).
 
     Args:
-        open_source: returns a fresh EventSource (``SourceSpec.open``); called by ``start()``
-            in the caller's thread (a bad file raises there) and again by ``restart()``.
-        checkpoint: a loaded Checkpoint.
-        speed: replay speed (None: as fast as the pipeline goes, or a live camera).
-        live: the source produces events in real time by itself (a camera): never paced, and
-            its events are read and discarded while paused so that its buffers do not fill.
+        open_source: a fresh EventSource (``SourceSpec.open``), for start, restart and seek.
+        checkpoint: a loaded Checkpoint. speed: replay speed (None: unpaced, or a camera).
+        live: a camera: never paced; read and discarded while paused (its buffers never fill).
         policy: "drop", "merge" or "block"; default "block" for an unpaced replay, else "drop".
-        max_pending_windows: capacity of the window queue (None: from the speed, see
-            ``MAX_BACKLOG_S``; it follows ``set_speed``).
+        max_pending_windows: the window queue's room (None: ``MAX_BACKLOG_S`` at the speed).
         noise_filter, idle_reset_ms, labels, max_seconds, readout, torch_threads: as for
             :func:`~asa_live.pipeline.stream.run_stream`.
         result_capacity, lossless_results: the result buffer's size; lossless (back-pressure)
             for headless printing, dropping its oldest for the GUI.
-        display_span_us: how much recent event history the display accumulator keeps.
-        batch_windows: the most queued windows run in one forward call (1: one per call).
+        display_span_us: event history kept for drawing. batch_windows: most windows per call.
         pacer: a ready pacer (e.g. with a test clock); overrides ``speed``.
     """
 
@@ -88,6 +82,7 @@ class PipelineWorker:
         self.live = live
         self._stop, self._resume, self._finished = (threading.Event() for _ in range(3))
         self._reset_requested, self._restart_requested = threading.Event(), threading.Event()
+        self._seek_to: int | None = None  # set by seek(), taken by the next reopen
         self._resume.set()
         self.pacer = pacer or Pacer(None if live else speed, self._stop)
         if policy is None:
@@ -107,8 +102,7 @@ class PipelineWorker:
         self.inference = InferenceStage(checkpoint, readout, torch_threads, self.pacer.clock)
         self.layer_names, self.class_names = self.inference.layer_names, self.inference.class_names
         self.error: BaseException | None = None
-        self.user_resets = 0
-        self.packets_skipped = 0  # camera packets read and discarded while paused
+        self.user_resets, self.packets_skipped = 0, 0  # skipped: camera packets while paused
         self._held = threading.Event()  # the ingest thread waits on a pause
         self._threads: list[threading.Thread] = []
         self._control = threading.Lock()  # restart() against the ingest thread's exit
@@ -118,11 +112,17 @@ class PipelineWorker:
         self.on_dropped: Callable[[int], None] | None = None  # total dropped so far
 
     # ----------------------------------------------------------------- control (any thread)
-    def start(self) -> None:
-        """Open the source (raising AsaLiveError here if that fails) and start the threads."""
+    def start(self, record_to: Any = None) -> None:
+        """Open the source (AsaLiveError if that fails), record to ``record_to``, start threads."""
         if self._threads:
             raise RuntimeError("PipelineWorker.start() called twice")
         self._attach(self._open_source())
+        if record_to is not None:
+            try:
+                self.start_recording(record_to)
+            except AsaLiveError:
+                self._close_source()
+                raise
         self._launch()
 
     def _launch(self) -> None:
@@ -139,8 +139,7 @@ class PipelineWorker:
         self._stop.set()
         self._resume.set()
         self.results.notify()
-        # Close the source first: an idle camera would keep the ingest thread waiting for its
-        # next packet, and a closed source ends its iteration.
+        # close the source first: an idle camera would keep the ingest thread waiting for it
         self._close_source()
         for t in self._threads:
             t.join(timeout)
@@ -160,8 +159,7 @@ class PipelineWorker:
 
     @property
     def settled(self) -> bool:
-        """Paused and quiet: ingest holds (or, for a camera, discards), nothing is queued or in
-        inference, so no report can come until ``resume``."""
+        """Paused and quiet: ingest holds (a camera: discards), nothing queued or inferred."""
         ingest_quiet = self.packets_skipped > 0 if self.live else self._held.is_set()
         return self.paused and ingest_quiet and self.window_queue.idle
 
@@ -180,10 +178,8 @@ class PipelineWorker:
         self._reset_requested.set()
 
     def restart(self) -> None:
-        """Reopen the source from its start, with fresh state (errors go to ``on_error``).
-
-        Works while running and after the stream ended (or failed).
-        """
+        """Reopen the source from its start with fresh state (errors go to ``on_error``);
+        works while running and after the stream ended (or failed)."""
         self.counters.set_paused(False)
         with self._control:
             self._restart_requested.set()
@@ -197,6 +193,14 @@ class PipelineWorker:
         self.error = None
         self.window_queue.reopen()
         self._launch()
+
+    def seek(self, t_us: int) -> None:
+        """Go on from source time ``t_us`` (files): reopen, skip what is earlier (unpaced), reset
+        the network state; the counters go on. ConfigError for a camera."""
+        if self.live:
+            raise ConfigError("A live camera cannot seek: only a recording can.")
+        self._seek_to = int(t_us)
+        self.restart()
 
     def set_speed(self, speed: float | None) -> None:
         if not self.live:
@@ -256,15 +260,7 @@ class PipelineWorker:
 
     def iter_results(self) -> Iterator[WindowReport]:
         """Yield reports until the stream ends (blocking); re-raises a worker error."""
-        while True:
-            batch = self.results.drain()
-            if batch:
-                yield from batch
-            elif self._finished.is_set():
-                yield from self.results.drain()  # what came in after the drain above
-                break
-            else:
-                self.results.wait(0.1)
+        yield from self.results.until(self._finished)
         if self.error is not None:
             raise self.error
 
@@ -318,6 +314,9 @@ class PipelineWorker:
         self.accumulator.clear()
         self.pacer.reanchor()
         self._attach(self._open_source())
+        target, self._seek_to = self._seek_to, None
+        if target is not None:
+            self.source = SeekedSource(self.source, target)
 
     def _interrupted(self) -> bool:
         return self._stop.is_set() or self._restart_requested.is_set()

@@ -168,11 +168,52 @@ def test_timeline_shows_position_and_requests_seeks(qtbot, window, recording):
     with qtbot.waitSignal(timeline.seekRequested, timeout=2000) as sig:
         timeline.seek_to_fraction(0.5)
     assert sig.args[0] == timeline.start_us + round(0.5 * timeline.duration_us)
-    # the pipeline has no seek yet: the slider is greyed out and a seek only says so
-    assert not hasattr(window.worker, "seek") and not timeline.slider.isEnabled()
-    assert "Restart" in timeline.slider.toolTip()
+    # a recording seeks: the slider is live, and the replay goes on from the requested time
+    assert timeline.slider.isEnabled() and "seek" in timeline.slider.toolTip()
+    worker, drawn = window.worker, window.reports_drawn
     window.seek(sig.args[0])
-    assert "not available" in window.statusBar().currentMessage()
+    assert window.worker is worker and window.latest is None
+    qtbot.waitUntil(lambda: window.reports_drawn > drawn + 5, timeout=20000)
+    qtbot.waitUntil(lambda: window.latest is not None, timeout=20000)
+    assert window.latest.t_end_us > sig.args[0]
+    assert timeline.position_us >= 0.5 * timeline.duration_us - 20_000
+
+
+def test_camera_timeline_cannot_seek(qtbot, window, recording):
+    from pipeline.helpers import FakeCameraApi, RealTimeCamera
+
+    from asa_live.events.camera import CameraSource
+
+    api = FakeCameraApi([RealTimeCamera(recording[1], (128, 128), "A1")])
+    assert window.start_source(lambda: CameraSource(camera_api=api), "camera A1", live=True)
+    assert not window.timeline.slider.isEnabled()
+    window.seek(0)
+    assert window.errors_shown and "camera" in window.errors_shown[-1]
+
+
+def test_dropped_windows_signal_highlights_the_status_field(qtbot, window, recording):
+    import threading
+
+    window.open_file(recording[0], speed=1.0)
+    _wait_reports(qtbot, window, 2)
+    assert not window.status.dropped_highlighted
+    # the worker's callback comes from its own thread; the signal queues it to the GUI
+    with qtbot.waitSignal(window.qworker.dropped, timeout=2000) as sig:
+        thread = threading.Thread(target=window.worker.on_dropped, args=(7,))
+        thread.start()
+        thread.join()
+    assert sig.args == [7]
+    assert window.status.dropped_highlighted
+    window._next_status = 0.0
+    window.redraw()  # a status refresh keeps the highlight for its 3 s
+    assert window.status.dropped_highlighted
+
+
+def test_open_dialog_lists_every_format():
+    from asa_live.gui.main_window import RECORDING_FILTER
+
+    for suffix in ("*.aedat4", "*.aedat", "*.npy", "*.raw", "*.dat", "*.csv"):
+        assert suffix in RECORDING_FILTER.split(";;")[0]
 
 
 def test_timeline_wraps_a_looping_replay(qtbot):
