@@ -16,6 +16,15 @@ SpikingJelly 2.x multi-step neurons (LIFNode(tau=1/0.7, decay_input=False, v_thr
 v_reset=0) is exactly the paper's LIF; ParametricLIFNode(init_tau=2) the PLIF), under
 inference_mode. Its spikes are checked against ours before timing.
 
+Backends (``--part backends``, ``--json OUT``): the eager reference against the fast backend
+(asa_live.model.fast: int8 convs on binary spikes, sparse fully connected layers) and the
+SpikingJelly peer, interleaved in one run, one row per configuration and backend:
+{arch, width, attention, chunk, backend, ms_per_window, peer_ms_per_window, rates, macs_*}.
+Configurations: 3-layer at paper width (64/128/128) and shipped width (16/32/32), 5-layer, with
+and without ASA, at K = 1 and at the recipe's K (60 / 20). Random weights get realistic firing
+rates (about 5 % per layer, ``fast.rates.tune_firing_rates``) on a synthetic gesture first: an
+untrained net is silent, which would flatter a backend that exploits sparsity.
+
 Training: samples/s of a full step (forward over T = 60, MSE to one-hot, backward, Adam) of the
 3-layer net at batch 32.
 
@@ -24,12 +33,14 @@ Install the peer without letting it touch torch:
 
 Run:  .venv/bin/python benchmarks/bench_model.py            (latency + 2 training steps)
       .venv/bin/python benchmarks/bench_model.py --part latency --quick
+      .venv/bin/python benchmarks/bench_model.py --part backends --json rows.json
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import resource
 import statistics
 import sys
@@ -39,9 +50,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from asa_live.events.binning import bin_events
 from asa_live.model import ModelConfig, build_model
 from asa_live.model import neurons as neurons_module
+from asa_live.model.fast import make_runner
+from asa_live.model.fast.rates import tune_firing_rates
 from asa_live.model.networks import AsaSnn
+from asa_live.synth.recording import generate_sample
 
 WINDOW_MS = 15.0
 
@@ -123,6 +138,24 @@ def _time_calls(steps: dict[str, Callable[[], None]], calls: int, rounds: int) -
                 t0 = time.perf_counter()
                 step()
                 times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def _time_interleaved(
+    steps: dict[str, Callable[[], None]], calls: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
+    """Median seconds per call, the variants alternating call by call (in rotating order), so
+    that the load of a shared machine hits all of them alike. ``clock``: wall time, or the
+    calling thread's CPU time (``--clock cpu``, with 1 thread: immune to time slicing)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for step in steps.values():
+        step()
+    for i in range(calls):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            t0 = clock()
+            steps[name]()
+            times[name].append(clock() - t0)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -224,6 +257,110 @@ def latency(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def _gesture_frames(size: int, windows: int) -> torch.Tensor:
+    """A synthetic gesture (never recorded test data) binned at 15 ms to ``[1, T, 2, size, size]``."""
+    events = generate_sample(5, seed=777_000, duration_us=15_000 * (windows + 10))
+    frames = bin_events(events, 15_000, (128, 128), 128 // size)[5 : 5 + windows]
+    return torch.from_numpy(frames)[None]
+
+
+WIDTHS = {"paper": None, "shipped": (16, 32, 32)}
+
+
+def _tuned(arch: str, attention: str, width: str, k: int, cache: dict) -> AsaSnn:
+    """A net with realistic rates: tuned once per (arch, width, attention) at K = 1, then copied
+    (all but the ASA's K-sized FC) into the net for K."""
+    channels = WIDTHS[width]
+    extra = {} if channels is None else {"channels": channels, "hidden": 128}
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch=arch, attention=attention, chunk_windows=k, **extra))
+    key = (arch, attention, width)
+    if key not in cache:
+        base = build_model(ModelConfig(arch=arch, attention=attention, chunk_windows=1, **extra))
+        size = base.config.input_size[0]
+        tune_firing_rates(base, _gesture_frames(size, 4), rate=0.05, iterations=7)
+        cache[key] = {n: v for n, v in base.state_dict().items() if ".attn." not in n}
+    model.load_state_dict(cache[key], strict=False)
+    return model.eval()
+
+
+def _macs(model: AsaSnn, x: torch.Tensor, out) -> dict:
+    """Multiply-adds per window: dense, and a fully event-driven net at the measured rates
+    (each active input adds its kernel column: k*k*C_out for a 3x3 conv, 4*C_out for the
+    folded 4x4 stride-2 conv, C_out for a linear layer)."""
+    t = x.shape[1]
+    dense, event = 0.0, 0.0
+    active_in = float((x != 0).sum()) / t
+    for i, layer in enumerate(model.layers):
+        rate = float(out.layer_spikes[0, :, i].sum()) / t  # spikes per window of layer i
+        if hasattr(layer, "conv"):
+            c_in, c_out = layer.conv.in_channels, layer.conv.out_channels
+            h, w = model._state_shapes[i][1:]
+            fanout = 4 if layer.post_pool is not None else 9
+            ksize = 16 if layer.post_pool is not None else 9
+            dense += h * w * c_out * c_in * ksize
+            event += active_in * fanout * c_out
+        else:
+            dense += layer.fc.in_features * layer.fc.out_features
+            event += active_in * layer.fc.out_features
+        active_in = rate  # upper bound after max pooling (pooling only merges spikes)
+    return {"macs_dense": dense, "macs_event_driven": event}
+
+
+def backends(args: argparse.Namespace) -> list[dict]:
+    """Eager vs fast vs SpikingJelly, one row per configuration and backend."""
+    cases = [("3layer", "paper", 1), ("3layer", "paper", 60), ("3layer", "shipped", 1),
+             ("3layer", "shipped", 60), ("5layer", "paper", 1), ("5layer", "paper", 20)]  # fmt: skip
+    cases = [c for c in cases if c[0] in args.arch]
+    have_sj = _spikingjelly() is not None
+    rows, cache = [], {}
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    if args.clock == "cpu" and args.threads != 1:
+        raise SystemExit("--clock cpu measures the calling thread only: use it with --threads 1")
+    for arch, width, k in cases:
+        for attention in ("asa", "none"):
+            model = _tuned(arch, attention, width, k, cache)
+            x = _gesture_frames(model.config.input_size[0], k)
+            fast = make_runner(model, "fast")
+            steps = {
+                "eager": _streaming_step(model, x, torch.inference_mode),
+                "fast": _streaming_step(fast, x, torch.inference_mode),
+            }
+            if have_sj:
+                sj = SpikingJellyNet(model).eval()
+
+                def sj_step(sj=sj, x=x) -> None:
+                    with torch.inference_mode():
+                        sj(x)
+
+                steps["spikingjelly"] = sj_step
+            with torch.inference_mode():
+                ref = model(x)
+            est = _estimate(arch, k) * (0.3 if width == "shipped" else 1.0)
+            calls = max(3, int(args.budget_s / len(steps) / est))
+            ms = {n: 1e3 * v / k for n, v in _time_interleaved(steps, calls, clock).items()}
+            rates = [
+                round(float(ref.layer_spikes[0, :, i].sum()) / (k * n), 4)
+                for i, n in enumerate(model.layer_neurons)
+            ]
+            for backend in ("eager", "fast"):
+                row = {"arch": arch, "width": width, "attention": attention, "chunk": k,
+                       "backend": backend, "ms_per_window": ms[backend], "clock": args.clock,
+                       "threads": args.threads,
+                       "peer_ms_per_window": ms.get("spikingjelly"), "rates": rates,
+                       **_macs(model, x, ref)}  # fmt: skip
+                rows.append(row)
+            peer = ms.get("spikingjelly")
+            print(
+                f"{arch} {width:7s} {attention:4s} K={k:<3d} eager {ms['eager']:.3f} "
+                f"fast {ms['fast']:.3f} ms/window (eager/fast {ms['eager'] / ms['fast']:.2f})"
+                + (f", SpikingJelly {peer:.3f} (SJ/fast {peer / ms['fast']:.2f})" if peer else "")
+                + f", rates {rates}",
+                flush=True,
+            )
+    return rows
+
+
 def _estimate(arch: str, k: int) -> float:
     """Rough seconds per call, only to size the number of calls per round."""
     per_window = 0.003 if arch == "3layer" else 0.03
@@ -315,7 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--part", choices=("latency", "train", "all"), default="all")
+    parser.add_argument("--part", choices=("latency", "backends", "train", "all"), default="all")
+    parser.add_argument("--json", metavar="OUT", help="write the backend rows to this JSON file")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall", help="backends: wall or CPU time"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
@@ -348,6 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.part in ("latency", "all"):
         latency(args)
+    if args.part in ("backends", "all") or args.json:
+        rows = backends(args)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump({"torch": torch.__version__, "threads": args.threads, "rows": rows},
+                          fh, indent=1)  # fmt: skip
     if args.part in ("train", "all"):
         training(args)
     return 0
