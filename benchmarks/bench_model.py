@@ -269,7 +269,7 @@ WIDTHS = {"paper": None, "shipped": (16, 32, 32)}
 
 def _tuned(arch: str, attention: str, width: str, k: int, cache: dict) -> AsaSnn:
     """A net with realistic rates: tuned once per (arch, width, attention) at K = 1, then copied
-    (all but the ASA's K-sized FC) into the net for K."""
+    (all but the ASA's K-sized FC over time) into the net for K."""
     channels = WIDTHS[width]
     extra = {} if channels is None else {"channels": channels, "hidden": 128}
     torch.manual_seed(0)
@@ -279,7 +279,7 @@ def _tuned(arch: str, attention: str, width: str, k: int, cache: dict) -> AsaSnn
         base = build_model(ModelConfig(arch=arch, attention=attention, chunk_windows=1, **extra))
         size = base.config.input_size[0]
         tune_firing_rates(base, _gesture_frames(size, 4), rate=0.05, iterations=7)
-        cache[key] = {n: v for n, v in base.state_dict().items() if ".attn." not in n}
+        cache[key] = {n: v for n, v in base.state_dict().items() if ".attn.fc." not in n}
     model.load_state_dict(cache[key], strict=False)
     return model.eval()
 

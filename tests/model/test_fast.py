@@ -115,7 +115,7 @@ def _compare(model: torch.nn.Module, fast: torch.nn.Module, x: torch.Tensor):
 def test_fast_keeps_parity_on_held_out_gestures(arch, attention, k, gestures) -> None:
     model = _net(arch, attention, k).eval()
     x = gestures[:, : gestures.shape[1] // k * k]
-    ref, got, agree, ref_counts, got_counts = _compare(model, make_runner(model, "fast"), x)
+    ref, got, agree, ref_counts, got_counts = _compare(model, FastSnn(model, int8_min_macs=0), x)
     rates = ref_counts / (x.shape[1] * torch.tensor(model.layer_neurons))
     assert bool((rates > 0.002).all()) and bool((rates < 0.3).all()), rates  # realistic rates
     assert agree >= 0.995
@@ -139,7 +139,7 @@ def test_float_path_equals_eager(attention: str, gestures) -> None:
 
 def test_chunked_calls_equal_one_call(gestures) -> None:
     model = _net("5layer", "none", 2).eval()
-    fast = make_runner(model, "fast")
+    fast = FastSnn(model, int8_min_macs=0)
     x = gestures[:, :12]
     with torch.inference_mode():
         whole = fast(x)
@@ -171,7 +171,7 @@ def test_shipped_model_session_parity() -> None:
 
 def test_weight_changes_are_picked_up(gestures) -> None:
     model = _net("3layer", "none", 4).eval()
-    fast = make_runner(model, "fast")
+    fast = FastSnn(model, int8_min_macs=0)
     x = gestures[:, :10]
     with torch.inference_mode():
         before = fast(x).layer_spikes

@@ -90,21 +90,12 @@ class Int8SpikeConv:
 
 
 class FloatConv:
-    """The folded float conv (the reference path, and the first layer: event counts).
-
-    From 64x64 inputs up it runs channels_last: oneDNN's NHWC kernel was 1.6x faster here for
-    the 5-layer net's 2 -> 128 conv at 128x128, and slower for the 3-layer net's 32x32.
-    """
+    """The folded float conv (the reference path, and the first layer: event counts)."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, stride: int) -> None:
         self.weight = weight
-        self.weight_nhwc = weight.contiguous(memory_format=torch.channels_last)
         self.bias = bias
         self.stride = int(stride)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.weight.dtype)
-        if x.shape[-1] * x.shape[-2] >= 64 * 64:
-            x = x.contiguous(memory_format=torch.channels_last)
-            return F.conv2d(x, self.weight_nhwc, self.bias, self.stride, 1)
-        return F.conv2d(x, self.weight, self.bias, self.stride, 1)
+        return F.conv2d(x.to(self.weight.dtype), self.weight, self.bias, self.stride, 1)
