@@ -288,16 +288,14 @@ def _macs(model: AsaSnn, x: torch.Tensor, out) -> dict:
     """Multiply-adds per window: dense, and a fully event-driven net at the measured rates
     (each active input adds its kernel column: k*k*C_out for a 3x3 conv, 4*C_out for the
     folded 4x4 stride-2 conv, C_out for a linear layer)."""
-    t = x.shape[1]
-    dense, event = 0.0, 0.0
+    t, dense, event = x.shape[1], 0.0, 0.0
     active_in = float((x != 0).sum()) / t
     for i, layer in enumerate(model.layers):
         rate = float(out.layer_spikes[0, :, i].sum()) / t  # spikes per window of layer i
         if hasattr(layer, "conv"):
             c_in, c_out = layer.conv.in_channels, layer.conv.out_channels
             h, w = model._state_shapes[i][1:]
-            fanout = 4 if layer.post_pool is not None else 9
-            ksize = 16 if layer.post_pool is not None else 9
+            fanout, ksize = (4, 16) if layer.post_pool is not None else (9, 9)
             dense += h * w * c_out * c_in * ksize
             event += active_in * fanout * c_out
         else:
@@ -322,10 +320,8 @@ def backends(args: argparse.Namespace) -> list[dict]:
             model = _tuned(arch, attention, width, k, cache)
             x = _gesture_frames(model.config.input_size[0], k)
             fast = make_runner(model, "fast")
-            steps = {
-                "eager": _streaming_step(model, x, torch.inference_mode),
-                "fast": _streaming_step(fast, x, torch.inference_mode),
-            }
+            steps = {name: _streaming_step(net, x, torch.inference_mode)
+                     for name, net in (("eager", model), ("fast", fast))}  # fmt: skip
             if have_sj:
                 sj = SpikingJellyNet(model).eval()
 
@@ -344,12 +340,11 @@ def backends(args: argparse.Namespace) -> list[dict]:
                 for i, n in enumerate(model.layer_neurons)
             ]
             for backend in ("eager", "fast"):
-                row = {"arch": arch, "width": width, "attention": attention, "chunk": k,
-                       "backend": backend, "ms_per_window": ms[backend], "clock": args.clock,
-                       "threads": args.threads,
-                       "peer_ms_per_window": ms.get("spikingjelly"), "rates": rates,
-                       **_macs(model, x, ref)}  # fmt: skip
-                rows.append(row)
+                rows.append({"arch": arch, "width": width, "attention": attention, "chunk": k,
+                             "backend": backend, "ms_per_window": ms[backend],
+                             "peer_ms_per_window": ms.get("spikingjelly"), "rates": rates,
+                             "clock": args.clock, "threads": args.threads,
+                             **_macs(model, x, ref)})  # fmt: skip
             peer = ms.get("spikingjelly")
             print(
                 f"{arch} {width:7s} {attention:4s} K={k:<3d} eager {ms['eager']:.3f} "
