@@ -199,3 +199,12 @@ def test_make_runner_backends() -> None:
     assert fast.config == model.config and fast.layer_names == model.layer_names
     with pytest.raises(ConfigError, match="Unknown backend 'gpu'"):
         make_runner(model, "gpu")
+    assert make_runner(model, "auto") is model  # 16/32/32 convs: too small for int8 to pay
+    paper = build_model(ModelConfig(attention="none", chunk_windows=1))
+    auto = make_runner(paper, "auto")
+    if int8_conv_available():  # paper width: conv2 and conv3 are large enough for int8
+        assert isinstance(auto, FastSnn) and auto.int8_layers() == (1, 2)
+    else:
+        assert auto is paper
+        (1, 2) if int8_conv_available() else ()
+    )

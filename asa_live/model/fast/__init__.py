@@ -3,6 +3,9 @@
     eager   the model itself (the reference: float convs with BN and pooling folded in)
     fast    ``FastSnn``: int8 convs on binary spikes, sparse fully connected layers, the model's
             own ASA and neurons (runner.py); equal predictions on >= 99.5 % of windows (tested)
+    auto    (default) whichever measured faster for this network: "fast" when at least one
+            conv is large enough to run int8 (paper widths: 1.1-1.7x), else "eager" (the
+            shipped 16/32/32 net, where "fast" measured 0.90-0.98x; docs/benchmarks.md)
 
 Both return an object with the model contract: ``initial_state(batch)``, ``forward(x, state) ->
 ForwardOutput``, ``config``, ``layer_names``; ``StreamingSession`` takes either as its model.
@@ -18,16 +21,20 @@ from asa_live.model.fast.runner import FastSnn
 from asa_live.model.fast.sparse_linear import SparseSpikeLinear
 from asa_live.model.networks import AsaSnn
 
-BACKENDS = ("eager", "fast")
-DEFAULT_BACKEND = "fast"
+BACKENDS = ("auto", "eager", "fast")
+DEFAULT_BACKEND = "auto"
 
 
 def make_runner(model: AsaSnn, backend: str = DEFAULT_BACKEND) -> nn.Module:
-    """The network ``model`` run by ``backend`` ("eager" or "fast"); same ``forward`` contract."""
+    """The network ``model`` run by ``backend`` ("auto", "eager" or "fast"); same ``forward``
+    contract."""
     if backend == "eager":
         return model
     if backend == "fast":
         return FastSnn(model)
+    if backend == "auto":
+        fast = FastSnn(model)
+        return fast if fast.int8_layers() else model
     raise ConfigError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
 
 

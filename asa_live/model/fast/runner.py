@@ -111,6 +111,10 @@ class FastSnn(nn.Module):
             self._convs[i] = (weight, conv)
         return self._convs[i][1]
 
+    def int8_layers(self) -> tuple[int, ...]:
+        """Indices of the conv blocks that run int8 (empty when none is large enough)."""
+        return tuple(i for i in range(self._n_conv) if isinstance(self._conv(i), Int8SpikeConv))
+
     def _macs_per_window(self, i: int, weight: torch.Tensor) -> float:
         h, w = self.model._state_shapes[i][1:]
         return float(weight.numel() * h * w)
