@@ -206,5 +206,3 @@ def test_make_runner_backends() -> None:
         assert isinstance(auto, FastSnn) and auto.int8_layers() == (1, 2)
     else:
         assert auto is paper
-        (1, 2) if int8_conv_available() else ()
-    )
