@@ -21,6 +21,14 @@ sliding-window ASA with K = 4, 8, 16 trailing windows, one window per call (batc
 chunked ASA with K = 1 (one window per call too), at the shipped width (16/32/32, hidden 128) and
 the paper's (64/128/128, hidden 256); best variant (fold-bn-pool, inference_mode), interleaved
 round by round. Target: sliding K = 8 within 1.3x of K = 1's time per window.
+Backends (``--part backends``, ``--json OUT``): the eager reference against the fast backend
+(asa_live.model.fast: int8 convs on binary spikes, sparse fully connected layers) and the
+SpikingJelly peer, interleaved in one run, one row per configuration and backend:
+{arch, width, attention, chunk, backend, ms_per_window, peer_ms_per_window, rates, macs_*}.
+Configurations: 3-layer at paper width (64/128/128) and shipped width (16/32/32), 5-layer, with
+and without ASA, at K = 1 and at the recipe's K (60 / 20). Random weights get realistic firing
+rates (about 5 % per layer, ``fast.rates.tune_firing_rates``) on a synthetic gesture first: an
+untrained net is silent, which would flatter a backend that exploits sparsity.
 
 Training: samples/s of a full step (forward over T = 60, MSE to one-hot, backward, Adam) of the
 3-layer net at batch 32.
@@ -31,12 +39,14 @@ Install the peer without letting it touch torch:
 Run:  .venv/bin/python benchmarks/bench_model.py            (latency + 2 training steps)
       .venv/bin/python benchmarks/bench_model.py --part latency --quick
       .venv/bin/python benchmarks/bench_model.py --part sliding
+      .venv/bin/python benchmarks/bench_model.py --part backends --json rows.json
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import resource
 import statistics
 import sys
@@ -46,9 +56,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from asa_live.events.binning import bin_events
 from asa_live.model import ModelConfig, build_model
 from asa_live.model import neurons as neurons_module
+from asa_live.model.fast import make_runner
+from asa_live.model.fast.rates import tune_firing_rates
 from asa_live.model.networks import AsaSnn
+from asa_live.synth.recording import generate_sample
 
 WINDOW_MS = 15.0
 
@@ -138,6 +152,24 @@ def _time_calls(
                 t0 = clock()
                 step()
                 times[name].append(clock() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def _time_interleaved(
+    steps: dict[str, Callable[[], None]], calls: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
+    """Median seconds per call, the variants alternating call by call (in rotating order), so
+    that the load of a shared machine hits all of them alike. ``clock``: wall time, or the
+    calling thread's CPU time (``--clock cpu``, with 1 thread: immune to time slicing)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for step in steps.values():
+        step()
+    for i in range(calls):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            t0 = clock()
+            steps[name]()
+            times[name].append(clock() - t0)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -260,7 +292,7 @@ def sliding(args: argparse.Namespace) -> list[dict]:
             x = torch.poisson(torch.full((1, 1, 2, *cfg.input_size), 0.3))
             steps[name] = _streaming_step(model, x, torch.inference_mode)
         calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate("3layer", 1)))
-        clock = time.thread_time if args.clock == "thread" else time.perf_counter
+        clock = time.thread_time if args.clock in ("cpu", "thread") else time.perf_counter
         medians = _time_calls(steps, calls=calls, rounds=args.rounds, clock=clock)
         base = medians["K=1 ASA"]
         for name, sec in medians.items():
@@ -270,6 +302,105 @@ def sliding(args: argparse.Namespace) -> list[dict]:
             print(
                 f"3layer {width:7s} {name:13s} {1e3 * sec:7.3f} ms/window "
                 f"({WINDOW_MS / (1e3 * sec):5.1f}x real time), {sec / base:.2f}x K=1 ASA",
+                flush=True,
+            )
+    return rows
+
+
+def _gesture_frames(size: int, windows: int) -> torch.Tensor:
+    """A synthetic gesture (never recorded test data) binned at 15 ms to ``[1, T, 2, size, size]``."""
+    events = generate_sample(5, seed=777_000, duration_us=15_000 * (windows + 10))
+    frames = bin_events(events, 15_000, (128, 128), 128 // size)[5 : 5 + windows]
+    return torch.from_numpy(frames)[None]
+
+
+WIDTHS = {"paper": None, "shipped": (16, 32, 32)}
+
+
+def _tuned(arch: str, attention: str, width: str, k: int, cache: dict) -> AsaSnn:
+    """A net with realistic rates: tuned once per (arch, width, attention) at K = 1, then copied
+    (all but the ASA's K-sized FC over time) into the net for K."""
+    channels = WIDTHS[width]
+    extra = {} if channels is None else {"channels": channels, "hidden": 128}
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch=arch, attention=attention, chunk_windows=k, **extra))
+    key = (arch, attention, width)
+    if key not in cache:
+        base = build_model(ModelConfig(arch=arch, attention=attention, chunk_windows=1, **extra))
+        size = base.config.input_size[0]
+        tune_firing_rates(base, _gesture_frames(size, 4), rate=0.05, iterations=7)
+        cache[key] = {n: v for n, v in base.state_dict().items() if ".attn.fc." not in n}
+    model.load_state_dict(cache[key], strict=False)
+    return model.eval()
+
+
+def _macs(model: AsaSnn, x: torch.Tensor, out) -> dict:
+    """Multiply-adds per window: dense, and a fully event-driven net at the measured rates
+    (each active input adds its kernel column: k*k*C_out for a 3x3 conv, 4*C_out for the
+    folded 4x4 stride-2 conv, C_out for a linear layer)."""
+    t, dense, event = x.shape[1], 0.0, 0.0
+    active_in = float((x != 0).sum()) / t
+    for i, layer in enumerate(model.layers):
+        rate = float(out.layer_spikes[0, :, i].sum()) / t  # spikes per window of layer i
+        if hasattr(layer, "conv"):
+            c_in, c_out = layer.conv.in_channels, layer.conv.out_channels
+            h, w = model._state_shapes[i][1:]
+            fanout, ksize = (4, 16) if layer.post_pool is not None else (9, 9)
+            dense += h * w * c_out * c_in * ksize
+            event += active_in * fanout * c_out
+        else:
+            dense += layer.fc.in_features * layer.fc.out_features
+            event += active_in * layer.fc.out_features
+        active_in = rate  # upper bound after max pooling (pooling only merges spikes)
+    return {"macs_dense": dense, "macs_event_driven": event}
+
+
+def backends(args: argparse.Namespace) -> list[dict]:
+    """Eager vs fast vs SpikingJelly, one row per configuration and backend."""
+    cases = [("3layer", "paper", 1), ("3layer", "paper", 60), ("3layer", "shipped", 1),
+             ("3layer", "shipped", 60), ("5layer", "paper", 1), ("5layer", "paper", 20)]  # fmt: skip
+    cases = [c for c in cases if c[0] in args.arch]
+    have_sj = _spikingjelly() is not None
+    rows, cache = [], {}
+    clock = time.thread_time if args.clock in ("cpu", "thread") else time.perf_counter
+    if args.clock in ("cpu", "thread") and args.threads != 1:
+        raise SystemExit("--clock cpu measures the calling thread only: use it with --threads 1")
+    for arch, width, k in cases:
+        for attention in ("asa", "none"):
+            model = _tuned(arch, attention, width, k, cache)
+            x = _gesture_frames(model.config.input_size[0], k)
+            fast = make_runner(model, "fast")
+            steps = {name: _streaming_step(net, x, torch.inference_mode)
+                     for name, net in (("eager", model), ("fast", fast))}  # fmt: skip
+            if have_sj:
+                sj = SpikingJellyNet(model).eval()
+
+                def sj_step(sj=sj, x=x) -> None:
+                    with torch.inference_mode():
+                        sj(x)
+
+                steps["spikingjelly"] = sj_step
+            with torch.inference_mode():
+                ref = model(x)
+            est = _estimate(arch, k) * (0.3 if width == "shipped" else 1.0)
+            calls = max(3, int(args.budget_s / len(steps) / est))
+            ms = {n: 1e3 * v / k for n, v in _time_interleaved(steps, calls, clock).items()}
+            rates = [
+                round(float(ref.layer_spikes[0, :, i].sum()) / (k * n), 4)
+                for i, n in enumerate(model.layer_neurons)
+            ]
+            for backend in ("eager", "fast"):
+                rows.append({"arch": arch, "width": width, "attention": attention, "chunk": k,
+                             "backend": backend, "ms_per_window": ms[backend],
+                             "peer_ms_per_window": ms.get("spikingjelly"), "rates": rates,
+                             "clock": args.clock, "threads": args.threads,
+                             **_macs(model, x, ref)})  # fmt: skip
+            peer = ms.get("spikingjelly")
+            print(
+                f"{arch} {width:7s} {attention:4s} K={k:<3d} eager {ms['eager']:.3f} "
+                f"fast {ms['fast']:.3f} ms/window (eager/fast {ms['eager'] / ms['fast']:.2f})"
+                + (f", SpikingJelly {peer:.3f} (SJ/fast {peer / ms['fast']:.2f})" if peer else "")
+                + f", rates {rates}",
                 flush=True,
             )
     return rows
@@ -366,7 +497,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--part", choices=("latency", "sliding", "train", "all"), default="all")
+    parser.add_argument(
+        "--part", choices=("latency", "sliding", "backends", "train", "all"), default="all"
+    )
+    parser.add_argument("--json", metavar="OUT", help="write the backend rows to this JSON file")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--arch", nargs="+", default=["3layer", "5layer"], choices=("3layer", "5layer")
@@ -374,9 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--clock",
-        choices=("wall", "thread"),
+        choices=("wall", "cpu", "thread"),
         default="wall",
-        help="sliding rows: wall time, or this thread's CPU time (use with --threads 1)",
+        help="sliding and backend rows: wall time, or this thread's CPU time ('cpu' and "
+        "'thread' are the same; use with --threads 1)",
     )
     parser.add_argument("--budget-s", type=float, default=6.0, help="timing seconds per case")
     parser.add_argument("--quick", action="store_true", help="a third of the timing budget")
@@ -407,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
         latency(args)
     if args.part == "sliding" or (args.part in ("latency", "all") and "3layer" in args.arch):
         sliding(args)
+    if args.part in ("backends", "all") or args.json:
+        rows = backends(args)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump({"torch": torch.__version__, "threads": args.threads, "rows": rows},
+                          fh, indent=1)  # fmt: skip
     if args.part in ("train", "all"):
         training(args)
     return 0

@@ -1,0 +1,173 @@
+"""The fast inference backend: the same network, the same state, cheaper arithmetic.
+
+Per spiking layer l, for the T = m*K windows of a call (see networks.py for the model):
+    X_1 = ASA( Conv_folded( counts ) )                   float: the first conv sees event counts
+    X_l = ASA( s_l * (Q_l (*) Pool(S_{l-1})) + b_l )     int8 weights, exact {0, 1} activations
+    X_fc = b + S[:, A] W^T[A]                            only the rows A of active inputs
+    S_l, V_l = neuron_l( X_l, V_l )                      the model's own LIF / PLIF modules
+Conv_folded is the eager path's folded conv (BN and AvgPool2 inside, ``SpikingConv.folded_conv``);
+Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms); ASA and the neurons are the
+model's own module objects, so the state (``NetState``) and any new ASA mode stay the model's.
+The only approximation is the weight rounding of the convs after the first; ``int8=False`` keeps
+float convs (then the outputs equal the eager path up to float rounding).
+
+``FastSnn`` is an ``nn.Module`` with the ``AsaSnn`` contract (``config``, ``layer_names``,
+``initial_state``, ``forward(x, state) -> ForwardOutput``), so ``StreamingSession`` takes it as
+its model. It runs inference only: in training or with autograd on it calls the model itself.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
+from asa_live.model.fast.sparse_linear import SparseSpikeLinear
+from asa_live.model.networks import AsaSnn, ForwardOutput, NetState, SpikingConv
+
+
+def attend(layer: SpikingConv, y: torch.Tensor, chunk_windows: int) -> torch.Tensor:
+    """Apply the layer's own ASA to currents ``y [N, T, C, H, W]``, chunk by chunk.
+
+    Uses ``layer.attend(y, k)`` when the model provides one (so a new attention mode needs no
+    change here); otherwise mirrors ``SpikingConv.currents``: each chunk of K windows is one
+    ASA sample.
+    """
+    hook = getattr(layer, "attend", None)
+    if hook is not None:
+        return hook(y, chunk_windows)
+    if layer.attn is None:
+        return y
+    n, t = y.shape[:2]
+    k = min(int(chunk_windows), t)
+    if t % k != 0:
+        raise ValueError(
+            f"ASA runs on whole chunks of K={k} windows, got {t} windows; pass a multiple of K"
+        )
+    return layer.attn(y.reshape(n * (t // k), k, *y.shape[2:])).reshape(y.shape)
+
+
+class FastSnn(nn.Module):
+    """Inference-only runner over an ``AsaSnn``'s weights (see module docstring).
+
+    Args:
+        model: the network; its weights are read (and re-read after any in-place change).
+        int8: int8 convs after the first layer; None = wherever this torch build has them.
+        int8_terms: 2 (default) adds an int8 residual term, W ~ s1 Q1 + s2 Q2 (~15-bit weights,
+            one conv with 2x output channels): 1 term flipped 2.5-5 % of the shipped model's
+            predictions (ties in the readout), 2 terms none; both beat the float conv here.
+        fc_max_density: the fully connected layers gather active rows below this input density
+            and run dense above it (decided per call from the measured density).
+        int8_min_macs: a conv runs int8 only from this many multiply-adds per window up; below
+            it the fixed cost of the quantised call (packing, layout) exceeds the saving (the
+            shipped 16/32/32 net: 1-2 M per conv, 0.9x as fast; paper width 17-34 M, 1.4x).
+    """
+
+    def __init__(
+        self,
+        model: AsaSnn,
+        *,
+        int8: bool | None = None,
+        int8_terms: int = 2,
+        fc_max_density: float = 0.25,
+        int8_min_macs: float = 5e6,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.config = model.config
+        self.layer_names = model.layer_names
+        self.layer_neurons = model.layer_neurons
+        self.layer_thresholds = model.layer_thresholds
+        self.int8 = int8_conv_available() if int8 is None else bool(int8)
+        self.int8_terms = int(int8_terms)
+        self.int8_min_macs = float(int8_min_macs)
+        self.fc_max_density = float(fc_max_density)
+        self._n_conv = len(model.config.channels)
+        self._convs: dict[int, tuple[torch.Tensor, object]] = {}
+        self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
+
+    @property
+    def chunk_windows(self) -> int:
+        return self.model.chunk_windows
+
+    def initial_state(self, batch: int, device=None, dtype=None) -> NetState:
+        return self.model.initial_state(batch, device=device, dtype=dtype)
+
+    def _conv(self, i: int):
+        """The conv of block i, rebuilt whenever the folded weights change."""
+        weight, bias, stride = self.model.layers[i].folded_conv()
+        cached = self._convs.get(i)
+        if cached is None or cached[0] is not weight:
+            use_int8 = (
+                self.int8
+                and i > 0
+                and weight.dtype == torch.float32
+                and self._macs_per_window(i, weight) >= self.int8_min_macs
+            )
+            if use_int8:
+                conv = Int8SpikeConv(weight, bias, stride, terms=self.int8_terms)
+            else:
+                conv = FloatConv(weight, bias, stride)
+            self._convs[i] = (weight, conv)
+        return self._convs[i][1]
+
+    def int8_layers(self) -> tuple[int, ...]:
+        """Indices of the conv blocks that run int8 (empty when none is large enough)."""
+        return tuple(i for i in range(self._n_conv) if isinstance(self._conv(i), Int8SpikeConv))
+
+    def _macs_per_window(self, i: int, weight: torch.Tensor) -> float:
+        h, w = self.model._state_shapes[i][1:]
+        return float(weight.numel() * h * w)
+
+    def _linear(self, i: int) -> SparseSpikeLinear:
+        fc = self.model.layers[i].fc
+        key = tuple((p._version, p.data_ptr()) for p in (fc.weight, fc.bias))
+        cached = self._linears.get(i)
+        if cached is None or cached[0] != key:
+            self._linears[i] = (key, SparseSpikeLinear(fc.weight, fc.bias, self.fc_max_density))
+        return self._linears[i][1]
+
+    def forward(self, x: torch.Tensor, state: NetState | None = None) -> ForwardOutput:
+        """``x [N, T, in_channels, H, W]`` event counts, T = m*K -> ``ForwardOutput``."""
+        model = self.model
+        if model.training or torch.is_grad_enabled():
+            return model(x, state)  # the reference path carries autograd and training BN
+        model._check_input(x, state)
+        n, t = x.shape[:2]
+        if state is None:
+            state = model.initial_state(n, device=x.device, dtype=x.dtype)
+        membranes: list[torch.Tensor] = []
+        counts: list[torch.Tensor] = []
+        h = x
+        for i in range(self._n_conv):
+            layer = model.layers[i]
+            y = h.reshape(n * t, *h.shape[2:])
+            conv = self._conv(i)
+            if isinstance(conv, Int8SpikeConv):
+                y = y.to(torch.uint8)  # before the pool: a quarter of the bytes to scan
+            if layer.pre_pool is not None:
+                y = layer.pre_pool(y)  # max of {0, 1} stays in {0, 1}
+            # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
+            # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
+            cur = conv(y).contiguous()
+            cur = attend(layer, cur.reshape(n, t, *cur.shape[1:]), model.config.chunk_windows)
+            h, mem = layer.neuron(cur, state.membranes[i])
+            membranes.append(mem)
+            counts.append(h.sum(dim=(2, 3, 4)))
+        if model.head_pool is not None:
+            h = model.head_pool(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
+        else:
+            h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
+        for i in range(self._n_conv, len(model.layers)):
+            cur = self._linear(i)(h)
+            h, mem = model.layers[i].neuron(cur, state.membranes[i])
+            membranes.append(mem)
+            counts.append(h.sum(-1))
+        out = h
+        if model.config.arch == "5layer":
+            out = h.reshape(n, t, model.config.num_classes, model.config.voting).mean(-1)
+        return ForwardOutput(
+            output_spikes=out,
+            state=NetState(tuple(membranes), state.dropout_masks),
+            layer_spikes=torch.stack(counts, -1),
+        )
