@@ -24,6 +24,7 @@ from pathlib import Path
 from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.events.file_source import parse_sensor_size
 from asa_live.events.formats import FORMATS
+from asa_live.model.fast import BACKENDS, DEFAULT_BACKEND
 from asa_live.options import Parser, float_in, nonnegative_float
 from asa_live.pipeline.display import EventAccumulator
 from asa_live.pipeline.labels import parse_labels_offset
@@ -143,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="when inference falls behind real time even with batching: drop the oldest "
         "pending window (default) or merge late windows",
     )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="inference backend: eager (reference), fast (int8 convs on binary spikes, sparse "
+        "FC), auto (fast where it measured faster: paper-width nets; default)",
+    )
     return p
 
 
@@ -229,7 +237,7 @@ def run_without_window(args: argparse.Namespace, json_lines: bool) -> int:
     spec = source_spec(args)
     if spec is None:
         raise ConfigError("Nothing to run: give --replay FILE or --camera [SERIAL].")
-    checkpoint = load_model(args.model)
+    checkpoint = load_model(args.model, args.backend)
     speed = spec.speed
     if speed is None and not json_lines and not spec.live and not args.export_video:
         speed = 1.0  # a person is watching the lines: replay in real time, as the window would

@@ -24,7 +24,7 @@ def run_app(args: argparse.Namespace, spec: SourceSpec | None) -> int:
     AsaLiveError before any window exists (the CLI prints them and exits 2); later errors
     appear as dialogs in the window.
     """
-    checkpoint = load_model(args.model)
+    checkpoint = load_model(args.model, args.backend)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("asa-live")
     window = MainWindow(

@@ -9,12 +9,14 @@ as package data (``asa_live/_models/``, written by setup.py's build_py hook).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 from asa_live.errors import ModelFileError
 from asa_live.model.checkpoint import load_checkpoint
+from asa_live.model.fast import DEFAULT_BACKEND, make_runner
 from asa_live.model.readout import readout_from_provenance
 
 DEFAULT_MODEL_NAME = "gesture-3layer-asa.safetensors"
@@ -71,10 +73,12 @@ def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def load_model(path: str | os.PathLike | None = None) -> Any:
-    """Load ``path`` (a checkpoint, a run folder, or None for the default) as a Checkpoint;
+def load_model(path: str | os.PathLike | None = None, backend: str = DEFAULT_BACKEND) -> Any:
+    """Load ``path`` (a checkpoint, a run folder, or None for the default) as a Checkpoint whose
+    ``model`` runs on ``backend`` ("auto", "eager", "fast": asa_live.model.fast);
     ModelFileError when unusable."""
-    return load_checkpoint(resolve_model_path(path))
+    checkpoint = load_checkpoint(resolve_model_path(path))
+    return dataclasses.replace(checkpoint, model=make_runner(checkpoint.model, backend))
 
 
 def readout_for(checkpoint: Any) -> Any:

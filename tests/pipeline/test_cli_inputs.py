@@ -261,3 +261,32 @@ def test_headerless_stream_with_format_equals_the_file(
         return [(r["t_start_us"], r["events"]) for r in map(json.loads, out.splitlines())]
 
     assert key(headerless) == key(with_header) and key(headerless)
+
+
+@pytest.mark.parametrize("backend", ["eager", "fast"])
+def test_backend_option_gives_the_same_predictions(backend, small_ckpt_path, recording, capsys):
+    """--backend selects the inference backend; the fast one predicts as the reference does."""
+    from asa_live.cli import main
+
+    path, _, _ = recording
+    argv = [
+        "--replay",
+        str(path),
+        "--model",
+        str(small_ckpt_path),
+        "--headless",
+        "--max-seconds",
+        "1",
+    ]
+    assert main([*argv, "--backend", "eager"]) == 0
+    ref = [json.loads(line)["class_id"] for line in capsys.readouterr().out.splitlines()]
+    assert main([*argv, "--backend", backend]) == 0
+    got = [json.loads(line)["class_id"] for line in capsys.readouterr().out.splitlines()]
+    assert len(ref) > 20 and got == ref
+
+
+def test_unknown_backend_is_refused(capsys):
+    from asa_live.cli import main
+
+    assert main(["--replay", "x.aedat4", "--backend", "gpu"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
