@@ -1,0 +1,370 @@
+"""The Teach panel: record your own gestures from the stream the window shows, then fine-tune.
+
+It does in the window what ``asa-live-record`` does (asa_live/teach/record.py): a
+GuidedSession, fed by the window's live stream (camera or replay) in source coordinates,
+prompts each take with a countdown shown large over the event view, writes the events and
+one label per completed take (SessionWriter), and "Redo last" takes the last one again. Then
+"Fine-tune" runs ``asa-live-train --recipe finetune`` in a background process
+(:mod:`asa_live.gui.finetune`) and "Use this model" loads its checkpoint into the window.
+
+The source packets come from the pipeline's ingest thread, already paced, through the
+worker's RecordingTap (:class:`SessionFeed`); the GUI thread drains them on a timer and
+feeds the session, so the prompts follow the stream's clock and every Qt call stays in the
+GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QEvent, QObject, Qt, QTimer
+from PyQt6.QtWidgets import QDockWidget, QWidget
+
+from asa_live.errors import AsaLiveError, ConfigError, InputFileError
+from asa_live.gui.finetune import FinetuneJob, FinetuneRunner, next_run_dir
+from asa_live.gui.teach_widgets import PromptOverlay, TeachForm
+from asa_live.teach.folder import (
+    add_to_trial_list,
+    check_folder,
+    next_session_stem,
+    parse_class_names,
+    write_classes,
+)
+from asa_live.teach.record import GuidedSession, SessionWriter, plan_takes
+
+TICK_MS = 30  # how often the GUI thread feeds the session (prompts lag the stream by this)
+
+
+class SessionFeed:
+    """Takes the source packets the ingest thread hands to the worker's RecordingTap.
+
+    It stands where an Aedat4Recorder would (``write``/``close``, ``path``,
+    ``events_written``), so the window shows "recording" while a session runs and the
+    worker's stop closes it. Time is kept increasing: a looping replay (or a restart) that
+    jumps back continues right after the last event, so a session can outlast one pass.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.events_written = 0
+        self.closed = False
+        self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        self._shift = 0
+        self._last_t: int | None = None
+        self._tap: Any = None
+
+    def write(self, events: np.ndarray) -> None:  # the ingest thread
+        if len(events) == 0 or self.closed:
+            return
+        first = int(events["t"][0]) + self._shift
+        if self._last_t is not None and first < self._last_t:
+            self._shift += self._last_t + 1 - first
+        events = events.copy()  # the pipeline keeps using its packet
+        events["t"] += self._shift
+        self._last_t = int(events["t"][-1])
+        self.events_written += len(events)
+        self._queue.put(events)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> list[np.ndarray]:
+        packets = []
+        while True:
+            try:
+                packets.append(self._queue.get_nowait())
+            except queue.Empty:
+                return packets
+
+    # The RecordingTap has no public "attach a sink" (it builds its own Aedat4Recorder), so the
+    # feed takes the recorder's place under the tap's lock; the pipeline is not changed.
+    def attach(self, tap: Any) -> None:
+        with tap._lock:
+            if tap._recorder is not None:
+                raise ConfigError(
+                    "The window is recording to a file: stop that recording before teaching."
+                )
+            tap._recorder = self
+        self._tap = tap
+
+    def detach(self) -> None:
+        tap, self._tap = self._tap, None
+        if tap is not None:
+            with tap._lock:
+                if tap._recorder is self:
+                    tap._recorder = None
+        self.closed = True
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the overlay shows: a big title, a line below it, how far the gesture is."""
+
+    title: str
+    detail: str
+    go: bool = False
+    fraction: float = 0.0
+
+
+def prompt_for(session: GuidedSession, now_us: int | None) -> Prompt:
+    """The prompt at stream time ``now_us``: "3…", "2…", "1…", "GO: name", "done"."""
+    n = len(session.takes)
+    if session.t0 is None or now_us is None:
+        return Prompt("get ready", f"{n} takes: waiting for events")
+    if session.done:
+        return Prompt("done", f"{n} of {n} takes saved", fraction=1.0)
+    take = session.takes[session.completed]
+    start, end = session.window_of(session.completed)
+    where = f"take {take.number} of {n}"
+    if now_us >= start:
+        return Prompt(f"GO: {take.name}", where, True, min(1.0, (now_us - start) / (end - start)))
+    left = math.ceil((start - now_us) / 1e6)
+    title = f"{left}\u2026" if left <= 3 else "get ready"
+    return Prompt(title, f"next: {take.name}  ({where})")
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as err:
+        raise InputFileError(
+            f"Cannot write into '{folder}' ({err.strerror or err}): choose a writable folder."
+        ) from None
+
+
+class TeachPanel(QWidget):
+    """The form, the recording session, the fine-tuning run. ``win`` is the MainWindow."""
+
+    def __init__(self, win: Any, runner: FinetuneRunner | None = None) -> None:
+        super().__init__(win)
+        self.win = win
+        self.form = TeachForm(self)
+        self.prompt = PromptOverlay(win.event_view.graphics)
+        self.runner = runner or FinetuneRunner(parent=self)
+        self.session: GuidedSession | None = None
+        self.feed: SessionFeed | None = None
+        self.worker: Any = None
+        self.now_us: int | None = None
+        self.folder: Path | None = None
+        self.checkpoint: str | None = None  # the last fine-tuned model
+        self.messages: list[str] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+        f = self.form
+        f.start_button.clicked.connect(self.start_session)
+        f.redo_button.clicked.connect(self.redo_last)
+        f.stop_button.clicked.connect(lambda: self.finish("stopped"))
+        f.finetune_button.clicked.connect(self.start_finetune)
+        f.cancel_button.clicked.connect(self.runner.cancel)
+        f.use_button.clicked.connect(self.use_model)
+        self.runner.progress.connect(f.show_progress)
+        self.runner.succeeded.connect(self._finetuned)
+        self.runner.failed.connect(self._finetune_failed)
+        self.runner.cancelled.connect(lambda: self._finetune_ended("Fine-tuning cancelled."))
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ recording
+    def start_session(self) -> bool:
+        """Start a session on the window's stream; errors go to the window's dialog."""
+        try:
+            self._start()
+        except AsaLiveError as err:
+            self.win.show_error(str(err))
+            return False
+        self._update_buttons()
+        return True
+
+    def _start(self) -> None:
+        f = self.form
+        names = parse_class_names(f.classes_edit.text())
+        user = f.user_edit.text().strip() or "user"
+        if not user.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"The user name '{user}' may hold letters, digits, '_' and '-' only.")
+        if not f.folder_edit.text().strip():
+            raise ConfigError("Choose the output folder for the recordings first.")
+        worker = self.win.worker
+        if worker is None or worker.source is None or worker.finished:
+            raise ConfigError("Nothing to record from: open a camera or a recording first.")
+        if worker.recording:
+            raise ConfigError("The window is recording to a file: stop that recording first.")
+        folder = Path(f.folder_edit.text().strip()).expanduser()
+        check_writable(folder)
+        write_classes(folder, names)
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+        takes = plan_takes(names, f.repeats_box.value(), seed)
+        path = folder / f"{next_session_stem(folder, user)}.aedat4"
+        feed = SessionFeed(path)
+        writer = SessionWriter(path, worker.sensor_size, len(names))
+        try:
+            feed.attach(worker.recording_tap)
+        except AsaLiveError:
+            writer.close()
+            raise
+        gesture_us, pause_us = (int(b.value() * 1e6) for b in (f.gesture_box, f.pause_box))
+        self.session = GuidedSession(takes, writer, gesture_us, pause_us, self._log)
+        self.feed, self.worker, self.folder, self.now_us = feed, worker, folder, None
+        f.log.clear()
+        self._log(f"Recording {len(takes)} takes into {path}.")
+        self.prompt.show_prompt(prompt_for(self.session, None))
+        self.timer.start()
+
+    def tick(self) -> None:
+        """Feed what the stream brought since the last tick; end when done or the stream ends."""
+        session, feed = self.session, self.feed
+        if session is None or feed is None:
+            return
+        try:
+            for packet in feed.drain():
+                session.feed(packet)
+                self.now_us = int(packet["t"][-1])
+                if session.done:
+                    break
+        except AsaLiveError as err:
+            self.finish("error", str(err))
+            return
+        self.prompt.show_prompt(prompt_for(session, self.now_us))
+        self._update_buttons()
+        if session.done:
+            self.finish("done")
+        elif self.win.worker is not self.worker or feed.closed or self.worker.finished:
+            self.tick_rest()
+
+    def tick_rest(self) -> None:
+        """The stream is gone (ended, replaced or stopped): label what it brought, then stop."""
+        session, feed = self.session, self.feed
+        for packet in feed.drain():
+            session.feed(packet)
+            if session.done:
+                break
+        self.finish("done" if session.done else "stream ended")
+
+    def redo_last(self) -> None:
+        if self.session is not None and self.session.completed:
+            take = self.session.takes[self.session.completed - 1]
+            self.session.redo_last()
+            self._log(f"redo: take {take.number} ({take.name}) again")
+            self.prompt.show_prompt(prompt_for(self.session, self.now_us))
+            self._update_buttons()
+
+    def finish(self, why: str, error: str | None = None) -> None:
+        """End the session: close the file, list it for training, say how many takes it kept."""
+        session, feed = self.session, self.feed
+        if session is None or feed is None:
+            return
+        self.timer.stop()
+        feed.detach()
+        self.session = self.feed = self.worker = None
+        path, total = feed.path, len(session.takes)
+        try:
+            session.writer.close()
+            if session.completed:
+                add_to_trial_list(path.parent, path.name, test=False)
+        except (AsaLiveError, OSError) as err:
+            error = error or str(err)
+        kept = f"{session.completed} of {total} takes saved in {path}"
+        self.prompt.show_prompt(None)
+        self._update_buttons()
+        if error is not None:
+            self._log(f"{error} ({kept}.)")
+            self.win.show_error(f"{error} ({kept}.)")
+        elif why == "done":
+            self._log(f"Done: {kept}. Fine-tune when you have recorded enough.")
+        else:
+            self._log(f"Stopped ({why}): {kept}.")
+
+    def _log(self, text: str) -> None:
+        self.messages.append(text.strip())
+        self.form.log.appendPlainText(text.strip())
+
+    # ------------------------------------------------------------------ fine-tuning
+    def start_finetune(self) -> bool:
+        """Check the folder and start ``asa-live-train --recipe finetune`` on it."""
+        try:
+            folder = Path(self.form.folder_edit.text().strip()).expanduser()
+            if not self.form.folder_edit.text().strip():
+                raise ConfigError("Choose the recordings folder to fine-tune on first.")
+            check_folder(folder)
+            if not self.win.model_path:
+                raise ConfigError("The window's model has no file: open one with Open model.")
+            job = FinetuneJob(Path(self.win.model_path), folder, next_run_dir(folder))
+        except AsaLiveError as err:
+            self.win.show_error(str(err))
+            return False
+        self.checkpoint = None
+        self.runner.start(job)
+        self.form.show_progress(0.0, "starting")
+        self._log(f"Fine-tuning {job.init.name} on {folder} into {job.run_dir}.")
+        self._update_buttons()
+        return True
+
+    def _finetuned(self, checkpoint: str) -> None:
+        self.checkpoint = checkpoint
+        self._finetune_ended(f"Fine-tuned model: {checkpoint}. Use this model to load it.")
+
+    def _finetune_failed(self, message: str) -> None:
+        self._finetune_ended(message)
+        self.win.show_error(message)
+
+    def _finetune_ended(self, message: str) -> None:
+        self._log(message)
+        self.form.status_label.setText(message)
+        self._update_buttons()
+
+    def use_model(self) -> bool:
+        """Load the fine-tuned model into the window (the running source restarts with it)."""
+        if self.checkpoint is None:
+            return False
+        if not self.win.open_model(self.checkpoint):
+            return False
+        self._log(f"Using {self.checkpoint}.")
+        return True
+
+    def _update_buttons(self) -> None:
+        recording, tuning = self.session is not None, self.runner.running
+        f = self.form
+        for widget in f.setup_widgets:
+            widget.setEnabled(not recording)
+        f.start_button.setEnabled(not recording)
+        f.stop_button.setEnabled(recording)
+        f.redo_button.setEnabled(recording and bool(self.session and self.session.completed))
+        f.finetune_button.setEnabled(not recording and not tuning)
+        f.cancel_button.setEnabled(tuning)
+        f.use_button.setEnabled(self.checkpoint is not None and not tuning)
+
+    def shutdown(self) -> None:
+        """The window closes: keep the takes, stop the training process."""
+        self.finish("window closed")
+        if self.runner.running:
+            self.runner.cancel()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.win and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+
+def install_teach(win: Any) -> TeachPanel:
+    """The Teach dock (hidden until asked for) and its "Teach..." action in the File menu."""
+    panel = TeachPanel(win)
+    dock = QDockWidget("Teach", win)
+    dock.setObjectName("teach")
+    dock.setWidget(panel)
+    win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.hide()
+    action = dock.toggleViewAction()
+    action.setText("Teach...")
+    action.setShortcut("T")
+    action.setToolTip("Record your own gestures and fine-tune the model (T)")
+    win.menus["File"].insertAction(win.act_quit, action)
+    win.act_teach, win.teach_dock = action, dock
+    win.installEventFilter(panel)
+    return panel
