@@ -66,7 +66,7 @@ class ProgressParser:
     """Turns the trainer's output, chunk by chunk, into a fraction of the whole run.
 
     tqdm rewrites its line with ``\\r``; a chunk may end inside a line, so the unfinished tail
-    waits for the next chunk. Bars that are not "epoch" bars (the evaluation's) count only
+    is kept for the next chunk. Bars that are not "epoch" bars (the evaluation's) count only
     while no epoch bar was seen; the fraction never goes back.
     """
 
@@ -87,7 +87,9 @@ class ProgressParser:
             if part:
                 self.lines.append(part)
                 changed = self._read(part) or changed
-        return changed
+        # tqdm's current line has no end until its next update; its numbers are complete once
+        # the "[" after them has arrived, so it counts now.
+        return self._read(self._tail) or changed
 
     def _read(self, line: str) -> bool:
         match = _EPOCH_RE.search(line)
@@ -101,9 +103,10 @@ class ProgressParser:
             text, fraction = f"step {step}/{steps}", step / max(steps, 1)
         else:
             return False
-        self.fraction = min(1.0, max(self.fraction, fraction))
-        self.text = text
-        return True
+        fraction = min(1.0, max(self.fraction, fraction))
+        changed = (fraction, text) != (self.fraction, self.text)
+        self.fraction, self.text = fraction, text
+        return changed
 
     def error_message(self, exit_code: int) -> str:
         """One sentence for a failed run: the trainer's own sentence when it printed one."""

@@ -1,0 +1,204 @@
+"""Fine-tuning from the Teach panel: progress from the trainer's output, success, failure,
+cancel, and "Use this model" swapping the window's model while the GUI stays live."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt6")  # the gui extra; CI installs it (dev extra)
+
+from asa_live.events import make_events  # noqa: E402
+from asa_live.events.aedat4 import write_aedat4  # noqa: E402
+from asa_live.events.ibm import LABEL_DTYPE, write_labels_csv  # noqa: E402
+from asa_live.gui.finetune import (  # noqa: E402
+    FinetuneJob,
+    FinetuneRunner,
+    ProgressParser,
+    next_run_dir,
+    train_command,
+)
+from asa_live.gui.main_window import MainWindow  # noqa: E402
+from asa_live.teach.folder import write_classes  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+# A stand-in for asa-live-train: tqdm-like bars on stderr (\r, no newline), then it waits for
+# the test's go-ahead (a file) and copies a checkpoint to RUN/best.safetensors. It never
+# sleeps to pretend work: it waits on a condition the test controls.
+FAKE_TRAINER = textwrap.dedent(
+    """
+    import os, shutil, sys, time
+    run, ckpt, gate, code = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    print("INFO data: 2 sessions, 4 takes", flush=True)
+    for epoch in (1, 2):
+        for step in range(5):
+            sys.stderr.write(f"\\repoch {epoch}/2: {25 * step:3d}%|##   | {step}/4 [00:01<00:02]")
+            sys.stderr.flush()
+        sys.stderr.write("\\n")
+    if code:
+        print("asa-live-train: The folder 'x' holds no recording with a labels CSV.", file=sys.stderr)
+        sys.exit(code)
+    deadline = time.monotonic() + 60
+    while gate != "-" and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.makedirs(run, exist_ok=True)
+    shutil.copy(ckpt, os.path.join(run, "best.safetensors"))
+    """
+)
+
+
+@pytest.fixture
+def fake(tmp_path):
+    script = tmp_path / "fake_train.py"
+    script.write_text(FAKE_TRAINER)
+
+    def command(ckpt, gate="-", code=0):
+        return lambda job: [sys.executable, str(script), str(job.run_dir), str(ckpt), str(gate),
+                            str(code)]  # fmt: skip
+
+    return command
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A recordings folder with one session holding a take of each class."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write_classes(folder, ["swipe_left", "thumbs_up"])
+    rng = np.random.default_rng(0)
+    n = 2000
+    events = make_events(np.sort(rng.integers(0, 2_000_000, n)), rng.integers(0, 64, n),
+                         rng.integers(0, 48, n), rng.integers(0, 2, n))  # fmt: skip
+    write_aedat4(folder / "user_001.aedat4", events, (64, 48))
+    labels = np.array([(0, 200_000, 800_000), (1, 1_000_000, 1_600_000)], LABEL_DTYPE)
+    write_labels_csv(folder / "user_001_labels.csv", labels, num_classes=2)
+    return folder
+
+
+def test_progress_parser_reads_tqdm_in_any_chunking():
+    text = (
+        "INFO start\n\repoch 1/3:   0%|     | 0/4 [00:00<?, ?it/s]\repoch 1/3:  50%|##   | 2/4 "
+        "[00:01<00:01, loss=1.2]\repoch 1/3: 100%|#####| 4/4 [00:02<00:00]\n"
+        "\rpaper protocol:  50%|##  | 1/2 [00:00<00:00]\repoch 2/3:  25%|#   | 1/4 [00:00<00:03]"
+    )
+    for size in (1, 7, len(text)):
+        parser = ProgressParser()
+        seen = []
+        for i in range(0, len(text), size):
+            if parser.feed(text[i : i + size]):
+                seen.append(parser.fraction)
+        parser.feed("\n")
+        # the evaluation bar ("paper protocol") is not training progress
+        assert parser.fraction == pytest.approx((1 + 1 / 4) / 3)
+        assert parser.text == "epoch 2/3, step 1/4"
+        assert seen == sorted(seen)
+        if size == 1:  # every bar update seen: epoch 1 at 0, 2 and 4 of 4 steps, then epoch 2
+            assert seen == pytest.approx([0.0, 1 / 6, 1 / 3, 5 / 12])
+
+
+def test_progress_parser_error_message():
+    parser = ProgressParser()
+    parser.feed("INFO x\nasa-live-train: The class 'a' has no take: record it.\n")
+    assert parser.error_message(2) == "The class 'a' has no take: record it."
+    parser = ProgressParser()
+    parser.feed("Traceback...\nKeyError: 'x'\n")
+    assert parser.error_message(1) == "Fine-tuning failed (exit code 1): KeyError: 'x'"
+
+
+def test_train_command_and_run_dir(tmp_path):
+    job = FinetuneJob(tmp_path / "m.safetensors", tmp_path / "mine", tmp_path / "mine/runs/a")
+    argv = train_command(job)
+    assert argv[:3] == [sys.executable, "-m", "asa_live.train.cli"]
+    joined = " ".join(argv[3:])
+    assert f"--recipe finetune --init {job.init} --data folder --data-root {job.data_root}" in (
+        joined
+    )
+    assert argv[-2:] == ["--out-dir", str(job.run_dir)]
+    assert next_run_dir(tmp_path) == tmp_path / "runs" / "finetune_001"
+    (tmp_path / "runs" / "finetune_001").mkdir(parents=True)
+    assert next_run_dir(tmp_path) == tmp_path / "runs" / "finetune_002"
+
+
+def _job(tmp_path, small_ckpt_path, folder):
+    return FinetuneJob(small_ckpt_path, folder, next_run_dir(folder))
+
+
+def test_runner_reports_progress_and_its_checkpoint(qtbot, fake, tmp_path, small_ckpt_path, folder):
+    runner = FinetuneRunner(fake(small_ckpt_path))
+    progress = []
+    runner.progress.connect(lambda f, t: progress.append((f, t)))
+    job = _job(tmp_path, small_ckpt_path, folder)
+    with qtbot.waitSignal(runner.succeeded, timeout=30000) as done:
+        runner.start(job)
+        assert runner.running
+    assert done.args == [str(job.run_dir / "best.safetensors")]
+    assert not runner.running
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert ("epoch 2/2, step 2/4") in [t for _, t in progress]
+    assert len(set(fractions)) >= 5  # it moved step by step, not just start and end
+
+
+def test_runner_failure_is_the_trainers_sentence(qtbot, fake, tmp_path, small_ckpt_path, folder):
+    runner = FinetuneRunner(fake(small_ckpt_path, code=2))
+    with qtbot.waitSignal(runner.failed, timeout=30000) as failed:
+        runner.start(_job(tmp_path, small_ckpt_path, folder))
+    assert failed.args == ["The folder 'x' holds no recording with a labels CSV."]
+    runner = FinetuneRunner(lambda job: [str(tmp_path / "no-such-program")])
+    with qtbot.waitSignal(runner.failed, timeout=30000) as failed:
+        runner.start(_job(tmp_path, small_ckpt_path, folder))
+    assert failed.args[0].startswith("Cannot start fine-tuning")
+    assert not runner.running
+
+
+def test_runner_cancel(qtbot, fake, tmp_path, small_ckpt_path, folder):
+    runner = FinetuneRunner(fake(small_ckpt_path, gate=tmp_path / "never"))
+    runner.start(_job(tmp_path, small_ckpt_path, folder))
+    qtbot.waitUntil(lambda: runner.parser.fraction == 1.0, timeout=30000)  # waits on the gate
+    with qtbot.waitSignal(runner.cancelled, timeout=30000):
+        runner.cancel()
+    assert not runner.running
+
+
+def test_finetune_then_use_this_model(qtbot, fake, tmp_path, small_ckpt, small_ckpt_path, folder,
+                                      recording):  # fmt: skip
+    from pipeline.helpers import make_checkpoint
+
+    win = MainWindow(small_ckpt, redraw_hz=30, model_path=str(small_ckpt_path))
+    qtbot.addWidget(win)
+    win.show()
+    path, _, _ = recording
+    assert win.open_file(path, speed=1.0)
+    panel = win.teach
+    tuned = make_checkpoint(tmp_path / "tuned.safetensors", seed=5)
+    gate = tmp_path / "go"
+    panel.runner.command = fake(tuned, gate=gate)
+    assert not panel.form.use_button.isEnabled()
+    panel.form.folder_edit.setText(str(folder))
+    panel.form.finetune_button.click()
+    assert panel.runner.running and panel.runner.job.init == small_ckpt_path
+    assert not panel.form.finetune_button.isEnabled() and panel.form.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.form.progress.value() == 1000, timeout=30000)
+    # the window stays live while the trainer runs: new predictions keep being drawn
+    drawn = win.reports_drawn
+    qtbot.waitUntil(lambda: win.reports_drawn > drawn + 10, timeout=20000)
+    assert panel.runner.running
+    gate.touch()
+    qtbot.waitUntil(lambda: panel.form.use_button.isEnabled(), timeout=30000)
+    best = folder / "runs" / "finetune_001" / "best.safetensors"
+    assert panel.checkpoint == str(best) and str(best) in panel.form.status_label.text()
+    old = win.checkpoint
+    panel.form.use_button.click()
+    assert win.model_path == str(best) and win.checkpoint is not old
+    assert win.worker.checkpoint is win.checkpoint  # the pipeline restarted with it
+    new_weights = dict(win.checkpoint.model.named_parameters())
+    old_weights = dict(old.model.named_parameters())
+    assert any(not (new_weights[k] == old_weights[k]).all() for k in new_weights)
+    drawn = win.reports_drawn
+    qtbot.waitUntil(lambda: win.reports_drawn > drawn + 5, timeout=20000)
+    assert win.errors_shown == []
+    win.close()
