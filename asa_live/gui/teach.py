@@ -38,6 +38,7 @@ from asa_live.teach.folder import (
 )
 from asa_live.teach.record import GuidedSession, SessionWriter, plan_takes
 
+PANEL_WIDTH = 330
 TICK_MS = 30  # how often the GUI thread feeds the session (prompts lag the stream by this)
 
 
@@ -358,6 +359,7 @@ def install_teach(win: Any) -> TeachPanel:
     dock = QDockWidget("Teach", win)
     dock.setObjectName("teach")
     dock.setWidget(panel)
+    panel.setMinimumWidth(PANEL_WIDTH)
     win.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.hide()
     action = dock.toggleViewAction()
@@ -367,4 +369,8 @@ def install_teach(win: Any) -> TeachPanel:
     win.menus["File"].insertAction(win.act_quit, action)
     win.act_teach, win.teach_dock = action, dock
     win.installEventFilter(panel)
+    # A dock opens at its minimum width; give it room from the central widget instead.
+    dock.visibilityChanged.connect(
+        lambda shown: shown and win.resizeDocks([dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+    )
     return panel

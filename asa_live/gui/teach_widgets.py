@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QPainter
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -80,6 +80,11 @@ class PromptOverlay(QWidget):
         big = QFont()
         big.setPointSize(36)
         big.setBold(True)
+        # a long class name shrinks to fit instead of being cut
+        while big.pointSize() > 12 and QFontMetrics(big).horizontalAdvance(prompt.title) > (
+            self.width() - 24
+        ):
+            big.setPointSize(big.pointSize() - 2)
         p.setFont(big)
         p.setPen(GO_COLOUR if prompt.go else WAIT_COLOUR)
         top = QRectF(10, 8, self.width() - 20, 80)
@@ -105,6 +110,11 @@ class TeachForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # the window's style greys only its toolbar's disabled inputs; these must look off too
+        self.setStyleSheet(
+            "QPushButton:disabled, QLineEdit:disabled, QAbstractSpinBox:disabled,"
+            " QToolButton:disabled { color: #666; }"
+        )
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 6, 6, 6)
         column.addWidget(self._session_box())
