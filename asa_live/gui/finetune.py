@@ -1,10 +1,9 @@
 """Fine-tuning from the window: ``asa-live-train --recipe finetune`` in a background process.
 
 The training runs in its own process (QProcess), so the window and its pipeline stay live;
-the process's output is read as it comes and tqdm's bar ("epoch 2/6:  50%|... | 3/6 [...")
-becomes a fraction of the whole run,
-
-    done = (epoch - 1 + step / steps) / epochs.
+the process's output is read as it comes and tqdm's bar over the whole run
+("epoch 2/6:  25%|... | 9/36 [...") becomes the progress bar's fraction, step / steps (see
+:class:`ProgressParser` for a trainer whose bar covers one epoch).
 
 The command line is a function of the job (``command=``), so tests run a tiny fake trainer.
 """
@@ -65,9 +64,14 @@ def next_run_dir(folder: Path) -> Path:
 class ProgressParser:
     """Turns the trainer's output, chunk by chunk, into a fraction of the whole run.
 
+    The trainer's bar is "epoch E/N" over the steps of the whole run (its position starts at
+    the steps done so far). An older trainer restarted a bar of one epoch's steps in each
+    epoch: a bar of epoch E >= 2 that starts below (E-1)/N of its total is one of those, and
+    from then on counts as ``(E - 1 + step / steps) / N``.
+
     tqdm rewrites its line with ``\\r``; a chunk may end inside a line, so the unfinished tail
     is kept for the next chunk. Bars that are not "epoch" bars (the evaluation's) count only
-    while no epoch bar was seen; the fraction never goes back.
+    while no epoch bar was seen; the fraction never goes back within a mode.
     """
 
     def __init__(self) -> None:
@@ -76,6 +80,7 @@ class ProgressParser:
         self.lines: deque[str] = deque(maxlen=40)  # the output's last lines, for error messages
         self._tail = ""
         self._epochs_seen = False
+        self.per_epoch_bars = False
 
     def feed(self, chunk: str) -> bool:
         """Read a chunk of output; True when the progress changed."""
@@ -96,8 +101,12 @@ class ProgressParser:
         if match is not None:
             epoch, epochs, step, steps = (int(g) for g in match.groups())
             self._epochs_seen = True
+            epochs, steps = max(epochs, 1), max(steps, 1)
+            if not self.per_epoch_bars and epoch >= 2 and step * epochs < (epoch - 1) * steps:
+                self.per_epoch_bars, self.fraction = True, 0.0
+            done = epoch - 1 + step / steps if self.per_epoch_bars else step / steps * epochs
+            fraction = done / epochs
             text = f"epoch {epoch}/{epochs}, step {step}/{steps}"
-            fraction = (epoch - 1 + step / max(steps, 1)) / max(epochs, 1)
         elif not self._epochs_seen and (match := _STEPS_RE.search(line)) is not None:
             step, steps = int(match.group(1)), int(match.group(2))
             text, fraction = f"step {step}/{steps}", step / max(steps, 1)

@@ -296,7 +296,9 @@ class TeachPanel(QWidget):
             check_folder(folder)
             if not self.win.model_path:
                 raise ConfigError("The window's model has no file: open one with Open model.")
-            job = FinetuneJob(Path(self.win.model_path), folder, next_run_dir(folder))
+            # absolute paths: the trainer's messages and the run folder read the same anywhere
+            folder, init = folder.resolve(), Path(self.win.model_path).resolve()
+            job = FinetuneJob(init, folder, next_run_dir(folder))
         except AsaLiveError as err:
             self.win.show_error(str(err))
             return False

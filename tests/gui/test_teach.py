@@ -88,7 +88,7 @@ def test_session_on_a_replay_labels_every_take(qtbot, window, stream_file, tmp_p
     panel = window.teach
     window.act_teach.trigger()
     assert window.teach_dock.isVisible()
-    assert window.open_file(path, speed=2.0)
+    assert window.open_file(path, speed=1.0)
     folder = tmp_path / "mine"
     _fill(panel, folder)
     shown = _spy_prompts(panel)

@@ -3,6 +3,7 @@ cancel, and "Use this model" swapping the window's model while the GUI stays liv
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 
@@ -26,25 +27,31 @@ from asa_live.teach.folder import write_classes  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
-# A stand-in for asa-live-train: tqdm-like bars on stderr (\r, no newline), then it waits for
-# the test's go-ahead (a file) and copies a checkpoint to RUN/best.safetensors. It never
-# sleeps to pretend work: it waits on a condition the test controls.
+# A stand-in for asa-live-train: tqdm-like bars over the whole run on stderr (\r, no newline),
+# then it waits for the test's go-ahead (a file) and copies a checkpoint to
+# RUN/best.safetensors. With an ack folder, it waits after each step until the test has seen
+# it (ACK/<epoch>-<step>). It never sleeps to pretend work: it waits on conditions the test controls.
 FAKE_TRAINER = textwrap.dedent(
     """
     import os, shutil, sys, time
-    run, ckpt, gate, code = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    run, ckpt, gate, code, ack = sys.argv[1:4] + [int(sys.argv[4]), sys.argv[5]]
+
+    def wait_for(path):
+        deadline = time.monotonic() + 60
+        while path != "-" and not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     print("INFO data: 2 sessions, 4 takes", flush=True)
     for epoch in (1, 2):
-        for step in range(5):
-            sys.stderr.write(f"\\repoch {epoch}/2: {25 * step:3d}%|##   | {step}/4 [00:01<00:02]")
+        for step in range(4 * epoch - 4, 4 * epoch + 1):
+            sys.stderr.write(f"\\repoch {epoch}/2: {12 * step:3d}%|##   | {step}/8 [00:01<00:02]")
             sys.stderr.flush()
+            wait_for("-" if ack == "-" else os.path.join(ack, f"{epoch}-{step}"))
         sys.stderr.write("\\n")
     if code:
         print("asa-live-train: The folder 'x' holds no recording with a labels CSV.", file=sys.stderr)
         sys.exit(code)
-    deadline = time.monotonic() + 60
-    while gate != "-" and not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(gate)
     os.makedirs(run, exist_ok=True)
     shutil.copy(ckpt, os.path.join(run, "best.safetensors"))
     """
@@ -56,9 +63,9 @@ def fake(tmp_path):
     script = tmp_path / "fake_train.py"
     script.write_text(FAKE_TRAINER)
 
-    def command(ckpt, gate="-", code=0):
+    def command(ckpt, gate="-", code=0, ack="-"):
         return lambda job: [sys.executable, str(script), str(job.run_dir), str(ckpt), str(gate),
-                            str(code)]  # fmt: skip
+                            str(code), str(ack)]  # fmt: skip
 
     return command
 
@@ -79,25 +86,42 @@ def folder(tmp_path):
     return folder
 
 
-def test_progress_parser_reads_tqdm_in_any_chunking():
+def _bar(epoch, epochs, step, steps):
+    return (
+        f"\repoch {epoch}/{epochs}: {100 * step // steps:3d}%|##   | {step}/{steps} [00:01<00:02]"
+    )
+
+
+def _feed_all(text, size):
+    parser, seen = ProgressParser(), []
+    for i in range(0, len(text), size):
+        if parser.feed(text[i : i + size]):
+            seen.append(parser.fraction)
+    parser.feed("\n")
+    return parser, seen
+
+
+def test_progress_parser_reads_the_whole_run_bar_in_any_chunking():
+    # the trainer's bar spans the run: 3 epochs x 4 steps; epoch 2's bar starts at step 4
     text = (
-        "INFO start\n\repoch 1/3:   0%|     | 0/4 [00:00<?, ?it/s]\repoch 1/3:  50%|##   | 2/4 "
-        "[00:01<00:01, loss=1.2]\repoch 1/3: 100%|#####| 4/4 [00:02<00:00]\n"
-        "\rpaper protocol:  50%|##  | 1/2 [00:00<00:00]\repoch 2/3:  25%|#   | 1/4 [00:00<00:03]"
+        "INFO start\n" + _bar(1, 3, 0, 12) + _bar(1, 3, 2, 12) + _bar(1, 3, 4, 12) + "\n"
+        "\rpaper protocol:  50%|##  | 1/2 [00:00<00:00]" + _bar(2, 3, 4, 12) + _bar(2, 3, 5, 12)
     )
     for size in (1, 7, len(text)):
-        parser = ProgressParser()
-        seen = []
-        for i in range(0, len(text), size):
-            if parser.feed(text[i : i + size]):
-                seen.append(parser.fraction)
-        parser.feed("\n")
+        parser, seen = _feed_all(text, size)
         # the evaluation bar ("paper protocol") is not training progress
-        assert parser.fraction == pytest.approx((1 + 1 / 4) / 3)
-        assert parser.text == "epoch 2/3, step 1/4"
+        assert parser.fraction == pytest.approx(5 / 12) and not parser.per_epoch_bars
+        assert parser.text == "epoch 2/3, step 5/12"
         assert seen == sorted(seen)
-        if size == 1:  # every bar update seen: epoch 1 at 0, 2 and 4 of 4 steps, then epoch 2
-            assert seen == pytest.approx([0.0, 1 / 6, 1 / 3, 5 / 12])
+        if size == 1:  # every update seen, as it came
+            assert seen == pytest.approx([0.0, 2 / 12, 4 / 12, 4 / 12, 5 / 12])
+
+
+def test_progress_parser_reads_bars_of_one_epoch():
+    text = _bar(1, 3, 0, 4) + _bar(1, 3, 4, 4) + "\n" + _bar(2, 3, 0, 4) + _bar(2, 3, 1, 4)
+    parser, _ = _feed_all(text, 5)
+    assert parser.per_epoch_bars
+    assert parser.fraction == pytest.approx((1 + 1 / 4) / 3)
 
 
 def test_progress_parser_error_message():
@@ -128,9 +152,18 @@ def _job(tmp_path, small_ckpt_path, folder):
 
 
 def test_runner_reports_progress_and_its_checkpoint(qtbot, fake, tmp_path, small_ckpt_path, folder):
-    runner = FinetuneRunner(fake(small_ckpt_path))
+    ack = tmp_path / "ack"
+    ack.mkdir()
+    runner = FinetuneRunner(fake(small_ckpt_path, ack=ack))
     progress = []
-    runner.progress.connect(lambda f, t: progress.append((f, t)))
+
+    def seen(fraction, text):
+        progress.append((fraction, text))
+        match = re.match(r"epoch (\d+)/\d+, step (\d+)/", text)
+        if match:
+            (ack / "-".join(match.groups())).touch()  # the fake goes on
+
+    runner.progress.connect(seen)
     job = _job(tmp_path, small_ckpt_path, folder)
     with qtbot.waitSignal(runner.succeeded, timeout=30000) as done:
         runner.start(job)
@@ -139,8 +172,10 @@ def test_runner_reports_progress_and_its_checkpoint(qtbot, fake, tmp_path, small
     assert not runner.running
     fractions = [f for f, _ in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert ("epoch 2/2, step 2/4") in [t for _, t in progress]
-    assert len(set(fractions)) >= 5  # it moved step by step, not just start and end
+    # every step reported as the trainer printed it, then "done"
+    steps = [(1, s) for s in range(5)] + [(2, s) for s in range(4, 9)]
+    assert [t for _, t in progress] == [f"epoch {e}/2, step {s}/8" for e, s in steps] + ["done"]
+    assert fractions[:-1] == [s / 8 for s in [*range(5), *range(4, 9)]]
 
 
 def test_runner_failure_is_the_trainers_sentence(qtbot, fake, tmp_path, small_ckpt_path, folder):
@@ -180,7 +215,7 @@ def test_finetune_then_use_this_model(qtbot, fake, tmp_path, small_ckpt, small_c
     assert not panel.form.use_button.isEnabled()
     panel.form.folder_edit.setText(str(folder))
     panel.form.finetune_button.click()
-    assert panel.runner.running and panel.runner.job.init == small_ckpt_path
+    assert panel.runner.running and panel.runner.job.init == small_ckpt_path.resolve()
     assert not panel.form.finetune_button.isEnabled() and panel.form.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: panel.form.progress.value() == 1000, timeout=30000)
     # the window stays live while the trainer runs: new predictions keep being drawn
