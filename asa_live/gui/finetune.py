@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QProcess, QProcessEnvironment, pyqtSignal
+from PyQt6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, pyqtSignal
 
 # tqdm's text: "epoch 2/6:  50%|#####     | 3/6 [00:04<00:04, ...]" (bar optional)
 _EPOCH_RE = re.compile(r"epoch\s+(\d+)/(\d+)\b.*?(\d+)/(\d+)\s*\[")
 _STEPS_RE = re.compile(r"(\d+)/(\d+)\s*\[")
 _CLI_ERROR = "asa-live-train:"
-CANCEL_WAIT_MS = 5000  # SIGTERM lets the trainer save; after this it is killed
+CANCEL_WAIT_MS = 30_000  # SIGTERM lets the trainer end its step and save; then it is killed
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,19 @@ class FinetuneRunner(QObject):
         process.start(argv[0], argv[1:])
 
     def cancel(self) -> None:
-        """SIGTERM (the trainer saves and stops), then kill if it does not end in time."""
+        """SIGTERM: the trainer finishes its step, saves and stops; killed after ``CANCEL_WAIT_MS``.
+
+        Never blocks: ``cancelled`` comes when the process has ended.
+        """
+        process = self.process
+        if process is None or self._cancelling:
+            return
+        self._cancelling = True
+        process.terminate()
+        QTimer.singleShot(CANCEL_WAIT_MS, lambda: self._kill(process))
+
+    def stop_now(self) -> None:
+        """The window closes: SIGTERM, wait up to ``CANCEL_WAIT_MS``, then kill."""
         process = self.process
         if process is None:
             return
@@ -183,6 +195,10 @@ class FinetuneRunner(QObject):
         if not process.waitForFinished(CANCEL_WAIT_MS):
             process.kill()
             process.waitForFinished(CANCEL_WAIT_MS)
+
+    def _kill(self, process: QProcess) -> None:
+        if self.process is process:
+            process.kill()
 
     def _read(self) -> None:
         if self.process is None:

@@ -40,6 +40,8 @@ from asa_live.teach.record import GuidedSession, SessionWriter, plan_takes
 
 PANEL_WIDTH = 330
 TICK_MS = 30  # how often the GUI thread feeds the session (prompts lag the stream by this)
+# A camera always sends noise events; a longer silence is a pause (or a stall), not a scene.
+MAX_GAP_US = 1_000_000
 
 
 class SessionFeed:
@@ -47,8 +49,10 @@ class SessionFeed:
 
     It stands where an Aedat4Recorder would (``write``/``close``, ``path``,
     ``events_written``), so the window shows "recording" while a session runs and the
-    worker's stop closes it. Time is kept increasing: a looping replay (or a restart) that
-    jumps back continues right after the last event, so a session can outlast one pass.
+    worker's stop closes it. Time is kept increasing and without holes: a looping replay (or
+    a restart) that jumps back, and a paused camera (whose packets are dropped while paused)
+    that jumps ahead, continue right after the last event, so a pause pauses the session and a
+    session can outlast one pass of a replay.
     """
 
     def __init__(self, path: Path) -> None:
@@ -64,7 +68,7 @@ class SessionFeed:
         if len(events) == 0 or self.closed:
             return
         first = int(events["t"][0]) + self._shift
-        if self._last_t is not None and first < self._last_t:
+        if self._last_t is not None and not 0 <= first - self._last_t <= MAX_GAP_US:
             self._shift += self._last_t + 1 - first
         events = events.copy()  # the pipeline keeps using its packet
         events["t"] += self._shift
@@ -346,8 +350,7 @@ class TeachPanel(QWidget):
     def shutdown(self) -> None:
         """The window closes: keep the takes, stop the training process."""
         self.finish("window closed")
-        if self.runner.running:
-            self.runner.cancel()
+        self.runner.stop_now()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.win and event.type() == QEvent.Type.Close:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 pytest.importorskip("PyQt6")  # the gui extra; CI installs it (dev extra)
 
+from asa_live.errors import ConfigError  # noqa: E402
 from asa_live.events import make_events  # noqa: E402
 from asa_live.events.aedat4 import iter_aedat4, write_aedat4  # noqa: E402
 from asa_live.events.ibm import read_labels_csv, read_trial_list  # noqa: E402
 from asa_live.events.sources import open_source  # noqa: E402
 from asa_live.gui.main_window import MainWindow  # noqa: E402
-from asa_live.gui.teach import Prompt, prompt_for  # noqa: E402
+from asa_live.gui.teach import Prompt, SessionFeed, prompt_for  # noqa: E402
 from asa_live.teach.folder import check_folder, read_classes  # noqa: E402
 from asa_live.teach.record import GuidedSession, plan_takes  # noqa: E402
 
@@ -81,6 +84,33 @@ def test_prompt_countdown_follows_the_stream_clock():
     assert go == Prompt("GO: swipe_left", "take 1 of 2", True, 0.5)
     session.completed = 1
     assert prompt_for(session, 5_600_000).detail == "next: swipe_left  (take 2 of 2)"
+
+
+def test_feed_keeps_time_going_through_loops_and_pauses():
+    from asa_live.pipeline.recorder import RecordingTap
+
+    def packet(t0, n=3):
+        return make_events(t0 + np.arange(n) * 10, [1] * n, [2] * n, [1] * n)
+
+    tap, feed = RecordingTap(), SessionFeed(Path("x.aedat4"))
+    feed.attach(tap)
+    assert tap.active
+    with pytest.raises(ConfigError, match="recording to a file"):
+        SessionFeed(Path("y.aedat4")).attach(tap)
+    tap(packet(5_000_000))  # 5.000000 .. 5.000020 s
+    tap(packet(5_000_030))  # no gap
+    tap(packet(1_000))  # a looping replay starts over
+    tap(packet(9_000_000))  # a paused camera resumes 8.9 s later
+    tap(packet(9_000_500))  # a short quiet moment is a scene, kept as it is
+    t = np.concatenate([p["t"] for p in feed.drain()])
+    start = 5_000_000
+    expected = [0, 10, 20, 30, 40, 50, 51, 61, 71, 72, 82, 92, 572, 582, 592]
+    np.testing.assert_array_equal(t - start, expected)
+    assert feed.events_written == 15 and feed.drain() == []
+    feed.detach()
+    assert not tap.active and feed.closed
+    tap(packet(10_000_000))
+    assert feed.drain() == []
 
 
 def test_session_on_a_replay_labels_every_take(qtbot, window, stream_file, tmp_path):
@@ -171,6 +201,23 @@ def test_stream_end_keeps_the_takes_done(qtbot, window, stream_file, tmp_path):
     assert any(f"Stopped (stream ended): {done} of 10 takes" in m for m in panel.messages)
     assert len(read_labels_csv(folder / "user_001_labels.csv", num_classes=2)) == done
     assert window.errors_shown == []
+
+
+def test_closing_the_window_keeps_the_takes(qtbot, small_ckpt, stream_file, tmp_path):
+    win = MainWindow(small_ckpt, redraw_hz=30)
+    qtbot.addWidget(win)
+    win.show()
+    path, _ = stream_file
+    assert win.open_file(path, speed=2.0)
+    folder = tmp_path / "mine"
+    _fill(win.teach, folder, repeats=3)
+    assert win.teach.start_session()
+    qtbot.waitUntil(lambda: win.teach.session.completed >= 1, timeout=30000)
+    win.close()
+    assert win.teach.session is None
+    done = read_labels_csv(folder / "user_001_labels.csv", num_classes=2)
+    assert len(done) >= 1 and any("Stopped (window closed)" in m for m in win.teach.messages)
+    assert read_trial_list(folder / "trials_to_train.txt") == ["user_001.aedat4"]
 
 
 def test_bad_input_is_one_sentence_and_records_nothing(qtbot, window, stream_file, tmp_path):

@@ -196,6 +196,26 @@ def test_runner_cancel(qtbot, fake, tmp_path, small_ckpt_path, folder):
     qtbot.waitUntil(lambda: runner.parser.fraction == 1.0, timeout=30000)  # waits on the gate
     with qtbot.waitSignal(runner.cancelled, timeout=30000):
         runner.cancel()
+        assert runner.running  # cancel() does not block the window: the end comes as a signal
+    assert not runner.running
+
+
+def test_runner_kills_a_trainer_that_ignores_sigterm(qtbot, monkeypatch, tmp_path, folder):
+    from asa_live.gui import finetune
+
+    monkeypatch.setattr(finetune, "CANCEL_WAIT_MS", 300)
+    script = tmp_path / "stubborn.py"
+    script.write_text(
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('epoch 1/1:   0%|   | 0/9 [00:00<?]', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    runner = FinetuneRunner(lambda job: [sys.executable, str(script)])
+    runner.start(FinetuneJob(tmp_path / "m.safetensors", folder, tmp_path / "run"))
+    qtbot.waitUntil(lambda: runner.parser.text == "epoch 1/1, step 0/9", timeout=30000)
+    with qtbot.waitSignal(runner.cancelled, timeout=30000):
+        runner.cancel()
     assert not runner.running
 
 
