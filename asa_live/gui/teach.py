@@ -8,15 +8,15 @@ one label per completed take (SessionWriter), and "Redo last" takes the last one
 (:mod:`asa_live.gui.finetune`) and "Use this model" loads its checkpoint into the window.
 
 The source packets come from the pipeline's ingest thread, already paced, through the
-worker's RecordingTap (:class:`SessionFeed`); the GUI thread drains them on a timer and
-feeds the session, so the prompts follow the stream's clock and every Qt call stays in the
+worker's RecordingTap; a thread of the session feeds and writes them
+(:mod:`asa_live.gui.teach_feed`), and the GUI thread redraws the prompt from the session's
+schedule on a timer, so the prompts follow the stream's clock and every Qt call stays in the
 GUI thread.
 """
 
 from __future__ import annotations
 
 import math
-import queue
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import QDockWidget, QWidget
 
 from asa_live.errors import AsaLiveError, ConfigError, InputFileError
 from asa_live.gui.finetune import FinetuneJob, FinetuneRunner, next_run_dir
+from asa_live.gui.teach_feed import LiveSession
 from asa_live.gui.teach_widgets import PromptOverlay, TeachForm
 from asa_live.teach.folder import (
     add_to_trial_list,
@@ -39,72 +40,7 @@ from asa_live.teach.folder import (
 from asa_live.teach.record import GuidedSession, SessionWriter, plan_takes
 
 PANEL_WIDTH = 330
-TICK_MS = 30  # how often the GUI thread feeds the session (prompts lag the stream by this)
-# A camera always sends noise events; a longer silence is a pause (or a stall), not a scene.
-MAX_GAP_US = 1_000_000
-
-
-class SessionFeed:
-    """Takes the source packets the ingest thread hands to the worker's RecordingTap.
-
-    It stands where an Aedat4Recorder would (``write``/``close``, ``path``,
-    ``events_written``), so the window shows "recording" while a session runs and the
-    worker's stop closes it. Time is kept increasing and without holes: a looping replay (or
-    a restart) that jumps back, and a paused camera (whose packets are dropped while paused)
-    that jumps ahead, continue right after the last event, so a pause pauses the session and a
-    session can outlast one pass of a replay.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.events_written = 0
-        self.closed = False
-        self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
-        self._shift = 0
-        self._last_t: int | None = None
-        self._tap: Any = None
-
-    def write(self, events: np.ndarray) -> None:  # the ingest thread
-        if len(events) == 0 or self.closed:
-            return
-        first = int(events["t"][0]) + self._shift
-        if self._last_t is not None and not 0 <= first - self._last_t <= MAX_GAP_US:
-            self._shift += self._last_t + 1 - first
-        events = events.copy()  # the pipeline keeps using its packet
-        events["t"] += self._shift
-        self._last_t = int(events["t"][-1])
-        self.events_written += len(events)
-        self._queue.put(events)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def drain(self) -> list[np.ndarray]:
-        packets = []
-        while True:
-            try:
-                packets.append(self._queue.get_nowait())
-            except queue.Empty:
-                return packets
-
-    # The RecordingTap has no public "attach a sink" (it builds its own Aedat4Recorder), so the
-    # feed takes the recorder's place under the tap's lock; the pipeline is not changed.
-    def attach(self, tap: Any) -> None:
-        with tap._lock:
-            if tap._recorder is not None:
-                raise ConfigError(
-                    "The window is recording to a file: stop that recording before teaching."
-                )
-            tap._recorder = self
-        self._tap = tap
-
-    def detach(self) -> None:
-        tap, self._tap = self._tap, None
-        if tap is not None:
-            with tap._lock:
-                if tap._recorder is self:
-                    tap._recorder = None
-        self.closed = True
+TICK_MS = 30  # how often the prompt is redrawn from the session's schedule
 
 
 @dataclass(frozen=True)
@@ -154,11 +90,8 @@ class TeachPanel(QWidget):
         self.form = TeachForm(self)
         self.prompt = PromptOverlay(win.event_view.graphics)
         self.runner = runner or FinetuneRunner(parent=self)
-        self.session: GuidedSession | None = None
-        self.feed: SessionFeed | None = None
+        self.live: LiveSession | None = None
         self.worker: Any = None
-        self.now_us: int | None = None
-        self.folder: Path | None = None
         self.checkpoint: str | None = None  # the last fine-tuned model
         self.messages: list[str] = []
         self.timer = QTimer(self)
@@ -207,75 +140,67 @@ class TeachPanel(QWidget):
         seed = int(np.random.SeedSequence().entropy % 2**31)
         takes = plan_takes(names, f.repeats_box.value(), seed)
         path = folder / f"{next_session_stem(folder, user)}.aedat4"
-        feed = SessionFeed(path)
         writer = SessionWriter(path, worker.sensor_size, len(names))
-        try:
-            feed.attach(worker.recording_tap)
-        except AsaLiveError:
-            writer.close()
-            raise
         gesture_us, pause_us = (int(b.value() * 1e6) for b in (f.gesture_box, f.pause_box))
-        self.session = GuidedSession(takes, writer, gesture_us, pause_us, self._log)
-        self.feed, self.worker, self.folder, self.now_us = feed, worker, folder, None
+        live = LiveSession(GuidedSession(takes, writer, gesture_us, pause_us), path)
+        try:
+            live.start(worker.recording_tap)
+        except AsaLiveError:
+            live.close()
+            raise
+        self.live, self.worker = live, worker
         f.log.clear()
         self._log(f"Recording {len(takes)} takes into {path}.")
-        self.prompt.show_prompt(prompt_for(self.session, None))
+        self.prompt.show_prompt(prompt_for(live.session, None))
         self.timer.start()
 
-    def tick(self) -> None:
-        """Feed what the stream brought since the last tick; end when done or the stream ends."""
-        session, feed = self.session, self.feed
-        if session is None or feed is None:
-            return
-        try:
-            for packet in feed.drain():
-                session.feed(packet)
-                self.now_us = int(packet["t"][-1])
-                if session.done:
-                    break
-        except AsaLiveError as err:
-            self.finish("error", str(err))
-            return
-        self.prompt.show_prompt(prompt_for(session, self.now_us))
-        self._update_buttons()
-        if session.done:
-            self.finish("done")
-        elif self.win.worker is not self.worker or feed.closed or self.worker.finished:
-            self.tick_rest()
+    @property
+    def session(self) -> GuidedSession | None:
+        """The session being recorded (None between sessions)."""
+        return None if self.live is None else self.live.session
 
-    def tick_rest(self) -> None:
-        """The stream is gone (ended, replaced or stopped): label what it brought, then stop."""
-        session, feed = self.session, self.feed
-        for packet in feed.drain():
-            session.feed(packet)
-            if session.done:
-                break
-        self.finish("done" if session.done else "stream ended")
+    def tick(self) -> None:
+        """Redraw the prompt; end when the session is done, failed or its stream is gone."""
+        live = self.live
+        if live is None:
+            return
+        for line in live.take_prompts():
+            self._log(line)
+        with live.lock:
+            prompt = prompt_for(live.session, live.now_us)
+        self.prompt.show_prompt(prompt)
+        self._update_buttons()
+        if live.error is not None:
+            self.finish("error", str(live.error))
+        elif not live.running:
+            self.finish("done" if live.session.done else "stream ended")
+        elif self.win.worker is not self.worker or live.feed.closed or self.worker.finished:
+            live.end_with_stream()  # a later tick finishes once the rest is fed
 
     def redo_last(self) -> None:
-        if self.session is not None and self.session.completed:
-            take = self.session.takes[self.session.completed - 1]
-            self.session.redo_last()
+        live = self.live
+        take = None if live is None else live.redo_last()
+        if take is not None:
             self._log(f"redo: take {take.number} ({take.name}) again")
-            self.prompt.show_prompt(prompt_for(self.session, self.now_us))
-            self._update_buttons()
+            self.tick()
 
     def finish(self, why: str, error: str | None = None) -> None:
         """End the session: close the file, list it for training, say how many takes it kept."""
-        session, feed = self.session, self.feed
-        if session is None or feed is None:
+        live = self.live
+        if live is None:
             return
         self.timer.stop()
-        feed.detach()
-        self.session = self.feed = self.worker = None
-        path, total = feed.path, len(session.takes)
+        self.live = self.worker = None
+        session, path = live.session, live.feed.path
         try:
-            session.writer.close()
+            live.close()
             if session.completed:
                 add_to_trial_list(path.parent, path.name, test=False)
         except (AsaLiveError, OSError) as err:
             error = error or str(err)
-        kept = f"{session.completed} of {total} takes saved in {path}"
+        for line in live.take_prompts():
+            self._log(line)
+        kept = f"{session.completed} of {len(session.takes)} takes saved in {path}"
         self.prompt.show_prompt(None)
         self._update_buttons()
         if error is not None:

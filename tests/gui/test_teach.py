@@ -15,7 +15,8 @@ from asa_live.events.aedat4 import iter_aedat4, write_aedat4  # noqa: E402
 from asa_live.events.ibm import read_labels_csv, read_trial_list  # noqa: E402
 from asa_live.events.sources import open_source  # noqa: E402
 from asa_live.gui.main_window import MainWindow  # noqa: E402
-from asa_live.gui.teach import Prompt, SessionFeed, prompt_for  # noqa: E402
+from asa_live.gui.teach import Prompt, prompt_for  # noqa: E402
+from asa_live.gui.teach_feed import SessionFeed  # noqa: E402
 from asa_live.teach.folder import check_folder, read_classes  # noqa: E402
 from asa_live.teach.record import GuidedSession, plan_takes  # noqa: E402
 
@@ -165,13 +166,12 @@ def test_redo_last_takes_the_last_take_again(qtbot, window, stream_file, tmp_pat
     first = panel.session.takes[0]
     qtbot.waitUntil(lambda: panel.session.completed == 1, timeout=30000)
     window.set_paused(True)  # the stream's clock stops: nothing moves while we look
-    qtbot.waitUntil(lambda: window.worker.settled, timeout=15000)
-    panel.tick()
+    qtbot.waitUntil(lambda: window.worker.settled and panel.live.caught_up, timeout=15000)
     assert panel.session.completed == 1 and panel.form.redo_button.isEnabled()
     labels_csv = folder / "user_001_labels.csv"
     before = read_labels_csv(labels_csv, num_classes=2)
     assert len(before) == 1 and before["class_id"][0] == first.class_id
-    redo_at = panel.now_us
+    redo_at = panel.live.now_us
     panel.form.redo_button.click()
     assert panel.session.completed == 0
     assert len(labels_csv.read_text().split()) == 1  # the header only: the take is forgotten
