@@ -220,6 +220,37 @@ def test_closing_the_window_keeps_the_takes(qtbot, small_ckpt, stream_file, tmp_
     assert read_trial_list(folder / "trials_to_train.txt") == ["user_001.aedat4"]
 
 
+def test_a_full_disk_is_one_sentence_and_keeps_the_takes(
+    qtbot, window, stream_file, tmp_path, monkeypatch
+):
+    from asa_live.teach import record
+
+    first = []
+
+    def store_until_full(events):  # the disk fills up 1.2 s into the session
+        first.append(int(events["t"][0]))
+        if events["t"][-1] > first[0] + 1_200_000:
+            raise RuntimeError("No space left on device")
+        return events_to_store(events)
+
+    events_to_store = record.events_to_store
+    monkeypatch.setattr(record, "events_to_store", store_until_full)
+    path, _ = stream_file
+    assert window.open_file(path, speed=2.0)
+    folder = tmp_path / "mine"
+    _fill(window.teach, folder)
+    assert window.teach.start_session()
+    qtbot.waitUntil(lambda: window.teach.session is None, timeout=30000)
+    message = window.errors_shown[-1]
+    assert "No space left on device" in message and "(1 of 2 takes saved in" in message
+    labels = read_labels_csv(folder / "user_001_labels.csv", num_classes=2)
+    assert len(labels) == 1
+    # the file is complete and holds the finished take's events
+    assert _recorded(folder / "user_001.aedat4")["t"][-1] >= labels["end_us"][0]
+    assert read_trial_list(folder / "trials_to_train.txt") == ["user_001.aedat4"]
+    assert not window.worker.recording
+
+
 def test_bad_input_is_one_sentence_and_records_nothing(qtbot, window, stream_file, tmp_path):
     panel = window.teach
     folder = tmp_path / "mine"
