@@ -27,6 +27,7 @@ from asa_live.errors import AsaLiveError
 from asa_live.gui.layout import build_window, make_spike_panel
 from asa_live.gui.qt_messages import install_message_filter
 from asa_live.gui.shortcuts import help_html, next_speed
+from asa_live.gui.teach import install_teach
 from asa_live.gui.timeline import source_attr, source_time_range_us
 from asa_live.gui.worker import QtPipelineWorker
 from asa_live.pipeline.display import ApsFrames, compose_picture
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.reports_drawn = 0
         self.latest = None
         self._build_ui(noise_filter, accumulate_ms)
+        self.teach = install_teach(self)  # the Teach dock and its File menu action
         self.timer = QTimer(self)
         # ceil: a 16 ms interval would be 62.5 Hz, above the cap
         self.timer.setInterval(math.ceil(1000 / min(max(redraw_hz, 1.0), MAX_REDRAW_HZ)))
