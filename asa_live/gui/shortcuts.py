@@ -26,6 +26,11 @@ SHORTCUTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("act_help", ("F1", "?"), "this list"),
 )
 
+# Shortcuts whose actions are added by a panel of their own (gui/teach.py), listed in the Help.
+PANEL_SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("T", "the Teach panel: record your own gestures, then fine-tune"),
+)
+
 # Replay speeds the arrow keys step through.
 SPEED_STEPS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0)
 
@@ -51,7 +56,7 @@ def help_html() -> str:
     rows = "".join(
         f"<tr><td><b>{' / '.join(keys)}</b></td><td>&nbsp;&nbsp;{text}</td></tr>"
         for _, keys, text in SHORTCUTS
-    )
+    ) + "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{t}</td></tr>" for k, t in PANEL_SHORTCUTS)
     return (
         f"<h3>Keyboard shortcuts</h3><table>{rows}</table>"
         "<p>Drag the prediction box to move it off the person.</p>"

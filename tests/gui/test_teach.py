@@ -271,3 +271,9 @@ def test_bad_input_is_one_sentence_and_records_nothing(qtbot, window, stream_fil
     (tmp_path / "empty").mkdir()
     assert not panel.start_finetune()
     assert "has no classes.txt" in window.errors_shown[-1]
+
+
+def test_help_lists_the_teach_shortcut():
+    from asa_live.gui.shortcuts import help_html
+
+    assert "<b>T</b>" in help_html() and "Teach panel" in help_html()
