@@ -175,9 +175,6 @@ class GuidedSession:
     def _announce(self, i: int, start: int) -> None:
         take = self.takes[i]
         ready = start - self.pause_us
-        for k in (3, 2, 1):
-            if self._now >= start - k * 1_000_000 and start - k * 1_000_000 >= ready:
-                self._say(i, f"c{k}", f"  {k}...")
         if self._now >= ready:
             self._say(
                 i,
@@ -185,6 +182,9 @@ class GuidedSession:
                 f"[{take.number}/{len(self.takes)}] next: {take.name} "
                 f"(in {self.pause_us / 1e6:.1f} s, for {self.gesture_us / 1e6:.1f} s)",
             )
+        for k in (3, 2, 1):
+            if self._now >= start - k * 1_000_000 and start - k * 1_000_000 >= ready:
+                self._say(i, f"c{k}", f"  {k}...")
         if self._now >= start:
             self._say(i, "go", f"  GO: {take.name}")
 

@@ -203,3 +203,32 @@ def test_replay_file_end_to_end(tmp_path):
 
 def test_parse_class_names():
     assert parse_class_names(" swipe_left , swipe_right ") == ["swipe_left", "swipe_right"]
+
+
+def test_prompt_order(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(record_cli, "_open", lambda args: FakeSource(_stream(8.0)))
+    argv = [
+        str(tmp_path / "rec"),
+        "--classes",
+        "a",
+        "--repeats",
+        "1",
+        "--gesture-s",
+        "1",
+        "--pause-s",
+        "3",
+        "--replay",
+        "x.aedat4",
+        "--speed",
+        "100",
+    ]
+    assert record_cli.main(argv) == 0
+    lines = [ln.strip() for ln in capsys.readouterr().out.splitlines()[1:]]
+    assert lines[:6] == [
+        "[1/1] next: a (in 3.0 s, for 1.0 s)",
+        "3...",
+        "2...",
+        "1...",
+        "GO: a",
+        "done (1/1 takes saved)",
+    ]
