@@ -4,6 +4,11 @@ File layout (``models/<name>.safetensors``): the tensors are the model's ``state
 and BatchNorm buffers); the safetensors metadata key ``asa_live`` holds
 ``{"format": 1, "model": ModelConfig, "binning": BinningConfig, "classes": [...],
 "provenance": {...}}`` as JSON. ``load_checkpoint`` rebuilds the model from that config alone.
+
+``classes`` names the gestures only. A checkpoint whose ``provenance["readout"]`` says
+``"background": true`` has one more output than names: the last output is "no gesture".
+``provenance["readout"]`` holds the decision readout (``Readout.to_spec()``, plus the record of
+its calibration); ``store_readout`` rewrites it in an existing file.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 from asa_live.errors import AsaLiveError, ConfigError, ModelFileError
 from asa_live.model.config import BinningConfig, ModelConfig
 from asa_live.model.networks import AsaSnn, build_model
+from asa_live.model.readout import Readout, readout_from_provenance
 
 FORMAT_VERSION = 1
 METADATA_KEY = "asa_live"
@@ -33,6 +39,16 @@ class Checkpoint:
     binning: BinningConfig
     class_names: tuple[str, ...]
     provenance: dict[str, Any]
+
+    @property
+    def readout(self) -> Readout:
+        """The checkpoint's decision readout (``readout_from_provenance``)."""
+        return readout_from_provenance(self.provenance)
+
+
+def _expected_outputs(names: list[str] | tuple[str, ...], provenance: dict[str, Any]) -> int:
+    """Outputs the network must have: one per class name, +1 for a background output."""
+    return readout_from_provenance(provenance).num_outputs(len(names))
 
 
 def _check_geometry(config: ModelConfig, binning: BinningConfig) -> str | None:
@@ -61,10 +77,11 @@ def save_checkpoint(
 
     config = model.config
     names = [str(c) for c in class_names]
-    if len(names) != config.num_classes:
+    if _expected_outputs(names, provenance or {}) != config.num_classes:
         raise ConfigError(
-            f"The model has {config.num_classes} outputs but {len(names)} class names were given; "
-            "pass one name per class."
+            f"The model has {config.num_classes} outputs but {len(names)} class names were given "
+            f"(background output: {readout_from_provenance(provenance).background}); pass one "
+            "name per gesture class."
         )
     problem = _check_geometry(config, binning)
     if problem:
@@ -135,14 +152,15 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         binning = BinningConfig.from_dict(meta["binning"])
         names = tuple(str(c) for c in meta["classes"])
         provenance = dict(meta.get("provenance") or {})
+        outputs = _expected_outputs(names, provenance)
     except (KeyError, TypeError, ValueError, AsaLiveError) as err:
         raise ModelFileError(
             f"Model file {path} has invalid asa-live metadata ({_short(err)})."
         ) from err
-    if len(names) != config.num_classes:
+    if outputs != config.num_classes:
         raise ModelFileError(
-            f"Model file {path} names {len(names)} classes for a model with {config.num_classes} "
-            "outputs."
+            f"Model file {path} names {len(names)} classes (+{outputs - len(names)} background) "
+            f"for a model with {config.num_classes} outputs."
         )
     problem = _check_geometry(config, binning)
     if problem:
@@ -180,6 +198,19 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
     return Checkpoint(model, config, binning, names, provenance)
+
+
+def store_readout(
+    path: str | os.PathLike[str], readout: Readout, calibration: dict[str, Any] | None = None
+) -> Path:
+    """Rewrite ``path`` with ``provenance["readout"] = readout.to_spec()`` (+ ``calibration``,
+    the record of how it was fitted); weights, config and the rest are kept as they are."""
+    ckpt = load_checkpoint(path)
+    spec: dict[str, Any] = readout.to_spec()
+    if calibration is not None:
+        spec["calibration"] = calibration
+    provenance = {**ckpt.provenance, "readout": spec}
+    return save_checkpoint(path, ckpt.model, ckpt.binning, ckpt.class_names, provenance)
 
 
 def _short(err: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""Spike metrics: NASFR, per-layer firing rates, input-current distributions.
+"""Metrics: spikes (NASFR, per-layer rates, input currents) and the "no gesture" decision.
 
 NASFR (network average spike firing rate, Yao et al.):
     NASFR = sum_l spikes_l / (sum_l neurons_l * T * samples)
@@ -9,10 +9,22 @@ dataset or a stream: only the spike sums and the number of windows (T * samples)
 The input-current distribution of a layer (the paper's "membrane potential distribution") is
 the histogram of X, the current entering the neurons after BN/ASA, plus the exact fraction with
 X >= V_th (the currents that make a neuron at rest fire at once).
+
+Decision metrics (numpy in, floats out):
+    ECE    = sum_b (n_b / n) |acc_b - conf_b| over 15 equal-width confidence bins (Guo et al.
+             2017), bin b = (b/15, (b+1)/15], confidence 0 in the first bin;
+    AUROC  = P(s_pos > s_neg) + P(s_pos = s_neg) / 2 (Mann-Whitney U with average ranks);
+    false alarms per minute = maximal runs of consecutive non-abstaining windows in negative
+             streams / their total minutes;
+    idle-gap no-gesture fraction = abstaining windows / windows that start at least 600 ms
+             after a gesture ended and before the next one begins;
+    MSP    = max_c softmax(y)_c over the gesture outputs (Hendrycks & Gimpel, ICLR 2017), the
+             baseline score of "gesture present".
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -205,3 +217,77 @@ class CurrentHistogram:
             mean=mean,
             std=np.sqrt(var),
         )
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = 15
+) -> float:
+    """ECE of ``confidence [M]`` in [0, 1] against ``correct [M]`` (bool); NaN when M = 0."""
+    conf = np.asarray(confidence, dtype=np.float64).reshape(-1)
+    hit = np.asarray(correct, dtype=np.float64).reshape(-1)
+    if conf.shape != hit.shape:
+        raise ValueError(f"confidence and correct differ in shape: {conf.shape} vs {hit.shape}")
+    if conf.size == 0:
+        return math.nan
+    if not np.all((conf >= 0) & (conf <= 1)):
+        raise ValueError("confidences must lie in [0, 1]")
+    index = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+    gap = np.abs(np.bincount(index, hit, bins) - np.bincount(index, conf, bins))
+    return float(gap.sum() / conf.size)
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores [M]`` for ``positive [M]`` (bool), ties counted
+    half; NaN when either class is empty."""
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    pos = np.asarray(positive, dtype=bool).reshape(-1)
+    if s.shape != pos.shape:
+        raise ValueError(f"scores and positive differ in shape: {s.shape} vs {pos.shape}")
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    order = np.argsort(s, kind="stable")
+    sorted_s = s[order]
+    # average rank (1-based) of each run of tied scores
+    first = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
+    last = np.r_[first[1:], s.size] - 1
+    run = np.repeat(np.arange(first.size), last - first + 1)
+    ranks = np.empty(s.size)
+    ranks[order] = (first[run] + last[run]) / 2.0 + 1.0
+    u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def false_alarm_runs(active: np.ndarray) -> int:
+    """Maximal runs of consecutive True in ``active [T]`` (non-abstaining windows)."""
+    a = np.asarray(active, dtype=bool).reshape(-1)
+    return int(np.count_nonzero(a[1:] & ~a[:-1]) + (a.size > 0 and a[0]))
+
+
+def false_alarms_per_minute(streams: Sequence[np.ndarray], window_us: int) -> float:
+    """False alarms per minute over negative ``streams`` (one ``active [T]`` bool per stream,
+    True = the decision showed a gesture); NaN when there is no window."""
+    windows = sum(np.asarray(a).size for a in streams)
+    if windows == 0:
+        return math.nan
+    return sum(false_alarm_runs(a) for a in streams) / (windows * window_us / 60e6)
+
+
+def idle_gap_mask(window_labels: np.ndarray, window_us: int, after_ms: float = 600.0) -> np.ndarray:
+    """``[T]`` bool: the windows (label -1) that start >= ``after_ms`` after a gesture's last
+    window ends and before the next gesture's first window; idle before the first gesture is
+    not a gap."""
+    labels = np.asarray(window_labels).reshape(-1)
+    gesture = labels >= 0
+    idx = np.arange(labels.size)
+    ends = np.where(gesture, idx + 1, -1)  # a gesture window ends where the next one starts
+    last_end = np.maximum.accumulate(ends) if labels.size else ends
+    wait = math.ceil(after_ms * 1000.0 / window_us - 1e-9)
+    return ~gesture & (last_end >= 0) & (idx - last_end >= wait)
+
+
+def msp_score(scores: np.ndarray | torch.Tensor, num_gestures: int) -> np.ndarray:
+    """Maximum softmax probability (T = 1) over the first ``num_gestures`` outputs of
+    ``scores [..., C_out]``: the baseline's "gesture present" score, ``[...]``."""
+    logits = torch.as_tensor(scores, dtype=torch.float64)[..., :num_gestures]
+    return torch.softmax(logits, dim=-1).amax(-1).numpy()

@@ -22,7 +22,7 @@ import torch
 
 from asa_live.errors import ConfigError
 from asa_live.model.networks import AsaSnn, NetState
-from asa_live.model.readout import Readout, ReadoutState
+from asa_live.model.readout import REASONS, Readout, ReadoutState
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,17 @@ class WindowResult:
 
     Attributes:
         index: window number since the last ``reset()`` (0-based).
-        scores: ``[num_classes]`` readout scores (mean output spike rate, in [0, 1]).
-        predicted: argmax of ``scores``, or -1 when every score is 0 (no output spike yet).
-        confidence: the winning score (0.0 when ``predicted == -1``).
+        scores: ``[num_classes]`` readout scores of every output (mean output spike rate, in
+            [0, 1]; the background output last when the readout has one).
+        predicted: the decided gesture (``Readout.decide``), or -1 (NO_GESTURE_ID) when it
+            abstains: no output spike yet, the background output wins, or the top gesture's
+            probability is under the readout's threshold.
+        confidence: probability of the shown outcome (see ``Readout.decide``).
         layer_spikes: ``[L]`` spike count of each spiking layer in this window.
         output_spikes: ``[num_classes]`` output spikes of this window.
+        probs: ``[gestures]`` calibrated probabilities of the gesture classes (background
+            output excluded; the raw rates for an uncalibrated readout; 0 without output).
+        reason: why it abstains: None, "background", "low_confidence" or "no_output".
     """
 
     index: int
@@ -44,6 +50,8 @@ class WindowResult:
     confidence: float
     layer_spikes: np.ndarray
     output_spikes: np.ndarray
+    probs: np.ndarray
+    reason: str | None = None
 
 
 class StreamingSession:
@@ -134,21 +142,25 @@ class StreamingSession:
             )
         self._state = out.state
         scores_np = scores[0].cpu().numpy()
+        decision = self.readout.decide(scores_np)
         spikes_np = out.output_spikes[0].cpu().numpy()
         layers_np = out.layer_spikes[0].cpu().numpy().round().astype(np.int64)
+        class_ids = decision.class_id.tolist()
+        confidences = decision.confidence.tolist()
+        reasons = decision.reason.tolist()
+        probs_np = decision.probs
         results = []
         for i in range(chunk.shape[1]):
-            row = scores_np[i]
-            best = int(row.argmax())
-            top = float(row[best])
             results.append(
                 WindowResult(
                     index=self._next_index + i,
-                    scores=row,
-                    predicted=best if top > 0 else -1,
-                    confidence=top if top > 0 else 0.0,
+                    scores=scores_np[i],
+                    predicted=class_ids[i],
+                    confidence=confidences[i],
                     layer_spikes=layers_np[i],
                     output_spikes=spikes_np[i],
+                    probs=probs_np[i],
+                    reason=REASONS[reasons[i]],
                 )
             )
         self._next_index += chunk.shape[1]

@@ -21,10 +21,13 @@ class WindowReport:
         window: running window number of this run (gaps mean windows were dropped).
         t_start_us, t_end_us: the window's span in source microseconds, ``[start, end)``.
         events: events that fell into the window (after adaptation and noise filter).
-        class_id: predicted class index (0..num_classes-1).
-        prediction: the predicted class name.
-        confidence: the readout's score of the predicted class, in [0, 1].
-        scores: ``[num_classes]`` float32 readout scores (same scale as ``confidence``).
+        class_id: predicted gesture index (0..gestures-1), or -1 (NO_GESTURE_ID) when the
+            decision abstains ("no gesture").
+        prediction: the predicted gesture's name, or None for "no gesture".
+        confidence: probability of the shown outcome, in [0, 1]: of the gesture, or of "no
+            gesture" when abstaining (see ``asa_live.model.readout.Readout.decide``).
+        scores: ``[gestures]`` float32 calibrated probabilities of the gesture classes, in
+            [0, 1] on an absolute scale (the raw readout rates for an uncalibrated model).
         spikes: spike count of each spiking layer in this window, network order.
         latency_ms: window end known -> prediction, wall-clock milliseconds.
         truth: the labelled class index when a labels file covers this window, else None.
@@ -33,6 +36,9 @@ class WindowReport:
             (by the user, after an idle gap, or because the source restarted).
         merged: how many source windows this report covers (1 unless the merge policy
             folded late windows together).
+        reason: why the decision abstains (None when it shows a gesture): "background" (the
+            no-gesture output won), "low_confidence" (the top gesture is under the
+            calibrated threshold) or "no_output" (the output layer has been silent).
     """
 
     window: int
@@ -40,7 +46,7 @@ class WindowReport:
     t_end_us: int
     events: int
     class_id: int
-    prediction: str
+    prediction: str | None
     confidence: float
     scores: np.ndarray = field(repr=False)
     spikes: tuple[int, ...]
@@ -49,6 +55,7 @@ class WindowReport:
     truth_name: str | None = None
     state_reset: bool = False
     merged: int = 1
+    reason: str | None = None
 
     @property
     def correct(self) -> bool | None:
@@ -56,7 +63,9 @@ class WindowReport:
         return None if self.truth is None else self.class_id == self.truth
 
     def to_json_dict(self) -> dict:
-        """The headless JSON line: the fields of the ``--headless`` contract (+ ``truth``)."""
+        """The headless JSON line: the fields of the ``--headless`` contract (+ ``truth``).
+
+        "no gesture" is ``"prediction": null, "class_id": -1`` with its ``"reason"``."""
         out = {
             "window": self.window,
             "t_start_us": self.t_start_us,
@@ -68,6 +77,8 @@ class WindowReport:
             "spikes": [int(s) for s in self.spikes],
             "latency_ms": round(float(self.latency_ms), 3),
         }
+        if self.class_id < 0:
+            out["reason"] = self.reason
         if self.truth is not None:
             out["truth"] = self.truth_name
             out["truth_id"] = self.truth

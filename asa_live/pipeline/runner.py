@@ -297,13 +297,14 @@ class InferenceStage:
                     class_id=cid,
                     prediction=self.class_names[cid] if cid >= 0 else None,
                     confidence=float(result.confidence),
-                    scores=np.asarray(result.scores, dtype=np.float32),
+                    scores=np.asarray(result.probs, dtype=np.float32),
                     spikes=tuple(int(s) for s in result.layer_spikes),
                     latency_ms=(done - p.t_known) * 1e3,
                     truth=p.truth,
                     truth_name=self.class_names[p.truth] if p.truth is not None else None,
                     state_reset=p.state_reset,
                     merged=p.merged,
+                    reason=result.reason,
                 )
             )
         return reports

@@ -1,12 +1,7 @@
-"""``asa-live-synth``: make synthetic DVS128-Gesture-like samples, recordings and datasets.
+"""``asa-live-synth``: synthetic DVS128-Gesture-like samples, recordings, negatives, datasets.
 
-Examples::
-
-    asa-live-synth sample --class 3 --seed 0 out.aedat4
-    asa-live-synth recording recordings/demo.aedat4 --seed 900000
-    asa-live-synth ibm-dataset data/synth_ibm --users 6 --workers 2
-    asa-live-synth tonic-dataset data/synth_tonic --users 6 --workers 2
-    asa-live-synth figures docs/img
+Class ids on the command line are 1-based, as in the labels CSV (1 = hand_clapping ..
+11 = other_gestures); names work too, including the swipes (``asa-live-synth classes``).
 """
 
 from __future__ import annotations
@@ -18,38 +13,89 @@ from pathlib import Path
 
 import numpy as np
 
-from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
+from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES, SWIPE_CLASSES
 from asa_live.errors import AsaLiveError, ConfigError
+from asa_live.options import Parser, float_in, int_in
+from asa_live.synth.negatives import NEGATIVE_KINDS
+from asa_live.synth.recording import DEMO_SEED
+from asa_live.synth.scene import LIGHTING_TAGS
+from asa_live.synth.swipes import SYNTH_CLASSES
 
 SENSOR = (128, 128)
+CLASSES_FILE = "classes.txt"
+MAX_MS = 3_600_000.0  # one hour
+EPILOG = """examples:
+  asa-live-synth classes                                    # class ids and names
+  asa-live-synth sample out.aedat4 --class 4 --seed 0       # right_arm_clockwise, 1.5 s
+  asa-live-synth sample out.npy --class swipe_left --randomize 1
+  asa-live-synth recording recordings/demo.aedat4 --seed 900000
+  asa-live-synth recording teach/rec1.aedat4 --classes swipe_left,swipe_right --randomize 1
+  asa-live-synth negative idle.aedat4 --kind idle_fidget --seed 3
+  asa-live-synth ibm-dataset data/synth_ibm --users 29 --workers 2 --randomize 1
+  asa-live-synth tonic-dataset data/synth_tonic --users 29 --workers 2
+  asa-live-synth figures docs/img --recording recordings/demo.aedat4
+"""
+
+
+def class_index(item: str) -> int:
+    """One class: a 1-based CSV id (1..11) or a name of SYNTH_CLASSES -> index into it."""
+    item = item.strip()
+    if item.isdigit() and 1 <= int(item) <= NUM_GESTURE_CLASSES:
+        return int(item) - 1
+    if item in SYNTH_CLASSES:
+        return SYNTH_CLASSES.index(item)
+    raise ConfigError(
+        f"Unknown gesture class '{item}'; give ids 1..{NUM_GESTURE_CLASSES} (as in the labels "
+        "CSV) or names (see asa-live-synth classes)."
+    )
 
 
 def parse_classes(text: str) -> list[int]:
-    """``"0,1,2"``, ``"all"`` or class names (``"hand_clapping,arm_roll"``) -> class ids."""
+    """``"1,2,3"`` (CSV ids), ``"all"`` or names (``"hand_clapping,swipe_left"``) -> indices.
+
+    Indices point into :data:`SYNTH_CLASSES` (0..10 the gestures, 11..14 the swipes).
+    """
     if text.strip().lower() == "all":
         return list(range(NUM_GESTURE_CLASSES))
-    out = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if item.isdigit() and int(item) < NUM_GESTURE_CLASSES:
-            out.append(int(item))
-        elif item in GESTURE_CLASSES:
-            out.append(GESTURE_CLASSES.index(item))
-        else:
-            raise ConfigError(
-                f"Unknown gesture class '{item}'; give ids 0..{NUM_GESTURE_CLASSES - 1} or names such as "
-                f"{GESTURE_CLASSES[0]}, or 'all'."
-            )
+    out = [class_index(item) for item in text.split(",") if item.strip()]
     if not out:
-        raise ConfigError("No gesture class given; use e.g. --classes 0,1,2 or --classes all.")
+        raise ConfigError("No gesture class given; use e.g. --classes 1,2,3 or --classes all.")
     return out
 
 
 def labels_path_for(out: Path) -> Path:
     """``demo.aedat4`` -> ``demo_labels.csv`` (IBM's naming)."""
     return out.with_name(out.stem + "_labels.csv")
+
+
+def class_list_for(out: Path, names: list[str]) -> list[str] | None:
+    """The class list of OUT's folder when it needs one, else None (plain 11-class CSV).
+
+    A folder needs a ``classes.txt`` when a class outside the 11 is used, or when it has one
+    already: the existing list is kept in its order and new names are appended, so several
+    recordings written there share one list ("recordings folder" for fine-tuning).
+    """
+    path = out.with_name(CLASSES_FILE)
+    existing: list[str] = []
+    if path.is_file():
+        existing = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    if not existing and all(n in GESTURE_CLASSES for n in names):
+        return None
+    return existing + [n for n in dict.fromkeys(names) if n not in existing]
+
+
+def write_labels(out: Path, labels: np.ndarray, class_list: list[str] | None) -> None:
+    """``<stem>_labels.csv`` (IBM's format); with a class list, ids are 1-based positions in it."""
+    if class_list is None:
+        from asa_live.events.ibm import write_labels_csv
+
+        write_labels_csv(labels_path_for(out), labels)
+        return
+    out.with_name(CLASSES_FILE).write_text("".join(n + "\n" for n in class_list))
+    rows = ["class,startTime_usec,endTime_usec"]
+    for c, a, b in labels[["class_id", "start_us", "end_us"]].tolist():
+        rows.append(f"{class_list.index(SYNTH_CLASSES[c]) + 1},{a},{b}")
+    labels_path_for(out).write_text("\n".join(rows) + "\n", encoding="ascii")
 
 
 def _write_events_check(path: Path) -> None:
@@ -78,43 +124,55 @@ def _write_events(path: Path, events: np.ndarray) -> None:
         write_tonic_npy(path, events)
 
 
+def _cmd_classes(args) -> None:
+    print("id  name (ids as in the labels CSV)")
+    for i, name in enumerate(GESTURE_CLASSES):
+        print(f"{i + 1:2d}  {name}")
+    print("swipes (by name; a recording with them gets a classes.txt):")
+    for name in SWIPE_CLASSES:
+        print(f"    {name}")
+    print("negative kinds (asa-live-synth negative --kind): " + ", ".join(NEGATIVE_KINDS))
+
+
 def _cmd_sample(args) -> None:
     from asa_live.synth.recording import generate_sample
 
+    class_id = class_index(args.class_id)
     _write_events_check(Path(args.out))
     events = generate_sample(
-        args.class_id, args.seed, duration_us=int(args.duration_ms * 1000), **_overrides(args)
+        class_id, args.seed, duration_us=int(args.duration_ms * 1000), **_overrides(args)
     )
     _write_events(Path(args.out), events)
-    print(
-        f"{args.out}: {len(events)} events, class {args.class_id} ({GESTURE_CLASSES[args.class_id]})"
+    label = f"{class_id + 1} " if class_id < NUM_GESTURE_CLASSES else ""
+    print(f"{args.out}: {len(events)} events, class {label}({SYNTH_CLASSES[class_id]})")
+
+
+def _cmd_negative(args) -> None:
+    from asa_live.synth.negatives import generate_negative
+
+    _write_events_check(Path(args.out))
+    events = generate_negative(
+        args.kind, args.seed, duration_us=int(args.duration_ms * 1000), **_overrides(args)
     )
+    _write_events(Path(args.out), events)
+    print(f"{args.out}: {len(events)} events, no gesture ({args.kind})")
 
 
 def _cmd_recording(args) -> None:
     from tqdm import tqdm
 
-    from asa_live.events.ibm import write_labels_csv
     from asa_live.synth.recording import generate_recording, recording_frame_count
 
     classes = parse_classes(args.classes)
-    gesture_us = int(args.gesture_ms * 1000)
-    gap_us = int(args.gap_ms * 1000)
-    # Check before the progress bar appears, so a user error prints as one clean line.
-    if not 10_000 <= gesture_us <= 3_600_000_000:
-        raise ConfigError(
-            f"gesture_duration_us must be between 10 ms and 1 h, got --gesture-ms {args.gesture_ms}."
-        )
-    if gap_us < 0:
-        raise ConfigError(f"--gap-ms must be >= 0, got {args.gap_ms}.")
-    _write_events_check(Path(args.out))
+    out = Path(args.out)
+    _write_events_check(out)
+    class_list = class_list_for(out, [SYNTH_CLASSES[c] for c in classes])
+    gesture_us, gap_us = int(args.gesture_ms * 1000), int(args.gap_ms * 1000)
     lead_us = tail_us = 500_000
     end_us = lead_us + len(classes) * gesture_us + (len(classes) - 1) * gap_us + tail_us
     overrides = _overrides(args)
-    fps = overrides.get("fps", 250.0)
-    with tqdm(
-        total=recording_frame_count(end_us, fps), unit="frame", desc="rendering", disable=args.quiet
-    ) as bar:
+    total = recording_frame_count(end_us, overrides.get("fps", 250.0))
+    with tqdm(total=total, unit="frame", desc="rendering", disable=args.quiet) as bar:
         events, labels = generate_recording(
             classes,
             args.seed,
@@ -125,11 +183,11 @@ def _cmd_recording(args) -> None:
             progress=bar.update,
             **overrides,
         )
-    out = Path(args.out)
     _write_events(out, events)
-    write_labels_csv(labels_path_for(out), labels)
+    write_labels(out, labels, class_list)
+    extra = f" and {out.with_name(CLASSES_FILE)}" if class_list is not None else ""
     print(
-        f"{out}: {len(events)} events over {end_us / 1e6:.1f} s; labels in {labels_path_for(out)}"
+        f"{out}: {len(events)} events over {end_us / 1e6:.1f} s; labels in {labels_path_for(out)}{extra}"
     )
 
 
@@ -145,6 +203,7 @@ def _cmd_ibm(args) -> None:
         gesture_duration_us=(int(args.gesture_ms[0] * 1000), int(args.gesture_ms[1] * 1000)),
         workers=args.workers,
         progress=not args.quiet,
+        randomize=args.randomize,
     )
     print(f"wrote {folder}")
 
@@ -161,136 +220,176 @@ def _cmd_tonic(args) -> None:
         sample_duration_us=(int(args.sample_ms[0] * 1000), int(args.sample_ms[1] * 1000)),
         workers=args.workers,
         progress=not args.quiet,
+        randomize=args.randomize,
     )
     print(f"wrote {folder}")
 
 
 def _cmd_figures(args) -> None:
-    from asa_live.synth.figures import plot_class_grid, plot_statistics
+    from asa_live.synth.figures import write_figures
 
-    out = Path(args.outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    plot_class_grid(out / "synth_classes.png", seed=args.seed)
-    stats = plot_statistics(
-        out / "synth_stats.png", n_per_class=args.n_per_class, seed=1000 + args.seed
-    )
-    rates = stats["rates"]
-    print(
-        f"{rates.size} samples of 1.5 s: mean {rates.mean():.0f} ev/s, median {np.median(rates):.0f}, "
-        f"min {rates.min():.0f}, max {rates.max():.0f}; ON fraction {stats['on_fraction'].mean():.2f}; "
-        f"active x 5-95 % {stats['x_5_95']}, y {stats['y_5_95']}"
-    )
-    for c in range(NUM_GESTURE_CLASSES):
-        print(f"  class {c:2d} {GESTURE_CLASSES[c]:<28} mean {rates[c].mean():8.0f} ev/s")
-    written = [out / "synth_classes.png", out / "synth_stats.png"]
-    if args.recording:
-        from asa_live.events.aedat4 import iter_aedat4
-        from asa_live.events.ibm import read_labels_csv
-        from asa_live.synth.figures import plot_recording
-
-        rec = Path(args.recording)
-        events = np.concatenate(list(iter_aedat4(rec)))
-        plot_recording(out / "synth_demo.png", events, read_labels_csv(labels_path_for(rec)))
-        written.append(out / "synth_demo.png")
-    print("wrote " + ", ".join(str(p) for p in written))
+    write_figures(Path(args.outdir), args.seed, args.n_per_class, args.recording)
 
 
 def _overrides(args) -> dict:
-    out = {}
-    if getattr(args, "lighting", None):
+    out = {"randomize": args.randomize}
+    if args.lighting:
         out["lighting"] = args.lighting
-    if getattr(args, "fps", None):
+    if args.fps:
         out["fps"] = args.fps
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from asa_live.synth.recording import DEMO_SEED, LIGHTING_TAGS
+def _scene_opts(sp: argparse.ArgumentParser, randomize_default: int = 0) -> None:
+    sp.add_argument(
+        "--lighting", choices=LIGHTING_TAGS, help="fix the lighting (default: drawn from the seed)"
+    )
+    sp.add_argument(
+        "--fps", type=float_in(50, 5000), metavar="HZ", help="render rate in Hz (default: 250)"
+    )
+    sp.add_argument(
+        "--randomize",
+        type=int_in(0, 1),
+        default=randomize_default,
+        metavar="{0,1}",
+        help="0: the clean scene; 1: domain randomisation (position, distance, clothes, "
+        "distractors, noise, ...; docs/synthetic.md) (default: %(default)s)",
+    )
 
-    p = argparse.ArgumentParser(
+
+def _seed_opt(sp: argparse.ArgumentParser, default: int) -> None:
+    sp.add_argument(
+        "--seed",
+        type=int_in(0, 2**31 - 1),
+        default=default,
+        help="random seed (default: %(default)s)",
+    )
+
+
+def _dataset_parser(sub, name: str, help_text: str, fn) -> None:
+    d = sub.add_parser(name, help=help_text, description=help_text)
+    d.add_argument("root", help="output folder")
+    d.add_argument(
+        "--users", type=int_in(1, 99), default=6, help="users in all (default: %(default)s)"
+    )
+    d.add_argument(
+        "--test-users", type=int_in(0, 99), default=None, help="test users (default: about 6 of 29)"
+    )
+    d.add_argument(
+        "--trials-per-user",
+        type=int_in(1, len(LIGHTING_TAGS)),
+        default=2,
+        help="trials (lighting tags) per user (default: %(default)s)",
+    )
+    _seed_opt(d, 0)
+    d.add_argument(
+        "--workers", type=int_in(1, 256), default=1, help="worker processes (default: %(default)s)"
+    )
+    d.add_argument(
+        "--randomize", type=int_in(0, 1), default=0, metavar="{0,1}",
+        help="1: domain randomisation (default: %(default)s)",
+    )  # fmt: skip
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    option = "--gesture-ms" if name == "ibm-dataset" else "--sample-ms"
+    d.add_argument(
+        option,
+        type=float_in(100, MAX_MS),
+        nargs=2,
+        default=(4500.0, 8500.0),
+        metavar=("MIN", "MAX"),
+        help="duration range of a gesture in ms (default: 4500 8500, mean 6.5 s as in DVS128 Gesture)",
+    )
+    d.set_defaults(fn=fn)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(
         prog="asa-live-synth",
         description="Synthetic DVS128-Gesture-like event data (see docs/synthetic.md).",
+        epilog=EPILOG,
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def scene_opts(sp):
-        sp.add_argument(
-            "--lighting",
-            choices=LIGHTING_TAGS,
-            help="fix the lighting (default: drawn from the seed)",
-        )
-        sp.add_argument("--fps", type=float, help="render rate in Hz (default 250)")
+    def add(name: str, help_text: str, fn):
+        sp = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
+        sp.set_defaults(fn=fn)
+        return sp
 
-    s = sub.add_parser("sample", help="one gesture to .aedat4 / .aedat / .npy")
-    s.add_argument("out")
+    add("classes", "list the class ids and names (and the negative kinds)", _cmd_classes)
+
+    s = add("sample", "one gesture to .aedat4 / .aedat / .npy", _cmd_sample)
+    s.add_argument("out", help="output file: .aedat4, .aedat (AEDAT 3.1) or .npy (tonic)")
     s.add_argument(
-        "--class", dest="class_id", type=int, required=True, choices=range(NUM_GESTURE_CLASSES)
+        "--class", dest="class_id", required=True, help="id 1..11 (as in the CSV) or a name"
     )
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--duration-ms", type=float, default=1500.0)
-    scene_opts(s)
-    s.set_defaults(fn=_cmd_sample)
+    _seed_opt(s, 0)
+    s.add_argument(
+        "--duration-ms", type=float_in(10, MAX_MS), default=1500.0,
+        help="length in ms (default: %(default)s)",
+    )  # fmt: skip
+    _scene_opts(s)
 
-    r = sub.add_parser("recording", help="several gestures in a row + OUT_labels.csv")
+    n = add("negative", "a 'no gesture' stream (idle person, empty scene, noise)", _cmd_negative)
+    n.add_argument("out", help="output file: .aedat4, .aedat or .npy")
+    n.add_argument("--kind", choices=NEGATIVE_KINDS, required=True, help="what the scene shows")
+    _seed_opt(n, 0)
+    n.add_argument(
+        "--duration-ms", type=float_in(10, MAX_MS), default=1500.0,
+        help="length in ms (default: %(default)s)",
+    )  # fmt: skip
+    _scene_opts(n, randomize_default=1)
+
+    r = add("recording", "several gestures in a row + OUT_labels.csv", _cmd_recording)
     r.add_argument("out", help="output .aedat4 (or .aedat / .npy); labels go to <stem>_labels.csv")
     r.add_argument(
-        "--classes", default="all", help="ids or names, comma separated, or 'all' (default)"
+        "--classes", default="all",
+        help="ids 1..11 (as in the CSV) or names, comma separated, or 'all' (default: all); "
+        "names outside the 11 (swipes) write classes.txt beside OUT and number the CSV by it",
+    )  # fmt: skip
+    _seed_opt(r, DEMO_SEED)
+    r.add_argument(
+        "--gesture-ms", type=float_in(10, MAX_MS), default=2500.0,
+        help="length of each gesture in ms (default: %(default)s)",
+    )  # fmt: skip
+    r.add_argument(
+        "--gap-ms", type=float_in(0, MAX_MS), default=800.0,
+        help="idle time between gestures in ms (default: %(default)s)",
+    )  # fmt: skip
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _scene_opts(r)
+
+    _dataset_parser(
+        sub, "ibm-dataset",
+        "IBM raw layout: DvsGesture/userNN_<lighting>.aedat + labels + trial lists", _cmd_ibm,
+    )  # fmt: skip
+    _dataset_parser(
+        sub, "tonic-dataset",
+        "tonic layout: DVSGesture/ibmGesture{Train,Test}/userNN_<lighting>/<label>.npy", _cmd_tonic,
+    )  # fmt: skip
+
+    f = add(
+        "figures",
+        "docs pictures synth_classes.png, synth_stats.png, synth_negatives.png",
+        _cmd_figures,
     )
-    r.add_argument("--seed", type=int, default=DEMO_SEED)
-    r.add_argument("--gesture-ms", type=float, default=2500.0)
-    r.add_argument("--gap-ms", type=float, default=800.0)
-    r.add_argument("--quiet", action="store_true")
-    scene_opts(r)
-    r.set_defaults(fn=_cmd_recording)
-
-    for name, fn, help_text in (
-        (
-            "ibm-dataset",
-            _cmd_ibm,
-            "IBM raw layout: DvsGesture/userNN_<lighting>.aedat + labels + trial lists",
-        ),
-        (
-            "tonic-dataset",
-            _cmd_tonic,
-            "tonic layout: DVSGesture/ibmGesture{Train,Test}/userNN_<lighting>/<label>.npy",
-        ),
-    ):
-        d = sub.add_parser(name, help=help_text)
-        d.add_argument("root")
-        d.add_argument("--users", type=int, default=6)
-        d.add_argument("--test-users", type=int, default=None)
-        d.add_argument("--trials-per-user", type=int, default=2)
-        d.add_argument("--seed", type=int, default=0)
-        d.add_argument("--workers", type=int, default=1)
-        d.add_argument("--quiet", action="store_true")
-        if name == "ibm-dataset":
-            d.add_argument(
-                "--gesture-ms",
-                type=float,
-                nargs=2,
-                default=(2000.0, 4000.0),
-                metavar=("MIN", "MAX"),
-            )
-        else:
-            d.add_argument(
-                "--sample-ms", type=float, nargs=2, default=(1500.0, 3000.0), metavar=("MIN", "MAX")
-            )
-        d.set_defaults(fn=fn)
-
-    f = sub.add_parser("figures", help="docs pictures synth_classes.png and synth_stats.png")
-    f.add_argument("outdir")
-    f.add_argument("--seed", type=int, default=7)
-    f.add_argument("--n-per-class", type=int, default=8)
+    f.add_argument("outdir", help="output folder")
+    _seed_opt(f, 7)
+    f.add_argument(
+        "--n-per-class", type=int_in(1, 100), default=3,
+        help="samples per class for the statistics (default: %(default)s)",
+    )  # fmt: skip
     f.add_argument(
         "--recording", help="also draw this recording (with <stem>_labels.csv) as synth_demo.png"
     )
-    f.set_defaults(fn=_cmd_figures)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help, --version, or a usage error (exit 2)
+        return int(stop.code or 0)
     try:
         args.fn(args)
     except AsaLiveError as err:

@@ -107,6 +107,7 @@ def ibm_trial_recording(
     gesture_duration_us: tuple[int, int],
     gap_us: tuple[int, int],
     arm_roll_twice: bool = True,
+    randomize: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Events and labels of one IBM-layout trial (what :func:`write_ibm_dataset` writes).
 
@@ -123,14 +124,17 @@ def ibm_trial_recording(
         gesture_duration_us=[int(d) for d in durations],
         gap_us=gap,
         lighting=trial.lighting,
+        randomize=randomize,
     )
 
 
 def _make_ibm_trial(args: tuple) -> str:
     from asa_live.events.ibm import write_aedat31, write_labels_csv
 
-    trial, folder, duration_range_us, gap_range_us, arm_roll_twice = args
-    events, labels = ibm_trial_recording(trial, duration_range_us, gap_range_us, arm_roll_twice)
+    trial, folder, duration_range_us, gap_range_us, arm_roll_twice, randomize = args
+    events, labels = ibm_trial_recording(
+        trial, duration_range_us, gap_range_us, arm_roll_twice, randomize
+    )
     write_aedat31(folder / f"{trial.name}.aedat", events, start_time=AEDAT31_HEADER_TIME)
     write_labels_csv(folder / f"{trial.name}_labels.csv", labels)
     return trial.name
@@ -170,11 +174,12 @@ def write_ibm_dataset(
     n_test_users: int | None = None,
     trials_per_user: int = 2,
     seed: int = 0,
-    gesture_duration_us: tuple[int, int] = (2_000_000, 4_000_000),
+    gesture_duration_us: tuple[int, int] = (4_500_000, 8_500_000),
     gap_us: tuple[int, int] = (300_000, 1_500_000),
     arm_roll_twice: bool = True,
     workers: int = 1,
     progress: bool = False,
+    randomize: int = 0,
 ) -> Path:
     """Write a synthetic DVS128 Gesture in IBM's raw layout under ``root/DvsGesture``.
 
@@ -196,7 +201,7 @@ def write_ibm_dataset(
     folder = Path(root) / "DvsGesture"
     folder.mkdir(parents=True, exist_ok=True)
     trials = plan_trials(n_users - n_test_users, n_test_users, trials_per_user, seed)
-    jobs = [(t, folder, duration_range, gap_range, arm_roll_twice) for t in trials]
+    jobs = [(t, folder, duration_range, gap_range, arm_roll_twice, randomize) for t in trials]
     _run(jobs, _make_ibm_trial, workers, progress, "IBM trials")
     for split in ("train", "test"):
         names = [f"{t.name}.aedat" for t in trials if t.split == split]
@@ -213,10 +218,15 @@ class TonicSample:
     seed: int
     duration_us: int
     lighting: str
+    randomize: int = 0
 
     def events(self) -> np.ndarray:
         return generate_sample(
-            self.class_id, self.seed, duration_us=self.duration_us, lighting=self.lighting
+            self.class_id,
+            self.seed,
+            duration_us=self.duration_us,
+            lighting=self.lighting,
+            randomize=self.randomize,
         )
 
 
@@ -226,6 +236,7 @@ def plan_tonic_samples(
     trials_per_user: int,
     seed: int,
     sample_duration_us: tuple[int, int],
+    randomize: int = 0,
 ) -> list[TonicSample]:
     """Every sample of a tonic-layout dataset (paths relative to ``DVSGesture/``)."""
     lo, hi = _check_range("sample_duration_us", sample_duration_us)
@@ -240,7 +251,9 @@ def plan_tonic_samples(
             sample_seed = seeds_range.start + (t.seed * NUM_GESTURE_CLASSES + k) % len(seeds_range)
             duration = int(rng.integers(lo, hi + 1))
             samples.append(
-                TonicSample(f"{sub}/{t.name}/{k}.npy", k, sample_seed, duration, t.lighting)
+                TonicSample(
+                    f"{sub}/{t.name}/{k}.npy", k, sample_seed, duration, t.lighting, randomize
+                )
             )
     return samples
 
@@ -258,9 +271,10 @@ def write_tonic_dataset(
     n_test_users: int | None = None,
     trials_per_user: int = 2,
     seed: int = 0,
-    sample_duration_us: tuple[int, int] = (1_500_000, 3_000_000),
+    sample_duration_us: tuple[int, int] = (4_500_000, 8_500_000),
     workers: int = 1,
     progress: bool = False,
+    randomize: int = 0,
 ) -> Path:
     """Write a synthetic DVSGesture in tonic's layout under ``root/DVSGesture``.
 
@@ -282,7 +296,7 @@ def write_tonic_dataset(
         raise ConfigError(f"n_test_users must be in 0..{n_users}, got {n_test_users}.")
     base = Path(root) / "DVSGesture"
     samples = plan_tonic_samples(
-        n_users - n_test_users, n_test_users, trials_per_user, seed, sample_duration_us
+        n_users - n_test_users, n_test_users, trials_per_user, seed, sample_duration_us, randomize
     )
     for sample in samples:
         (base / sample.relpath).parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ class DvsParams:
     noise_on_fraction: float = 0.6
     hot_pixels: int = 2
     hot_rate_hz: tuple[float, float] = (5.0, 60.0)
+    hot_rate_log_uniform: bool = False  # rates spread over decades (1 Hz .. 2 kHz)
     max_events_per_step: int = 8
 
     def validate(self) -> None:
@@ -85,7 +86,11 @@ class DvsPixelArray:
         self.noise_weights = weights / weights.sum()
         n_hot = min(params.hot_pixels, n)
         self.hot_index = rng.choice(n, size=n_hot, replace=False)
-        self.hot_rate_hz = rng.uniform(params.hot_rate_hz[0], params.hot_rate_hz[1], n_hot)
+        lo, hi = params.hot_rate_hz
+        if params.hot_rate_log_uniform:
+            self.hot_rate_hz = np.exp(rng.uniform(np.log(lo), np.log(hi), n_hot))
+        else:
+            self.hot_rate_hz = rng.uniform(lo, hi, n_hot)
         self.hot_polarity = rng.integers(0, 2, n_hot).astype(np.uint8)
 
     def log_intensity(self, intensity: np.ndarray) -> np.ndarray:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
+from asa_live.synth.negatives import NEGATIVE_KINDS, generate_negative
 from asa_live.synth.recording import generate_sample
+from asa_live.synth.swipes import SYNTH_CLASSES
 
 # Real DVS128 Gesture numbers from /work/shared/docs/dvsgesture-facts.md (train split).
 REAL_MEAN_RATE_EV_S = 56_000.0
@@ -41,9 +44,13 @@ def plot_class_grid(
     n_frames: int = 6,
     frame_us: int = 100_000,
     start_us: int = 200_000,
-    classes: Sequence[int] = tuple(range(NUM_GESTURE_CLASSES)),
+    classes: Sequence[int] = tuple(range(len(SYNTH_CLASSES))),
+    randomize: int = 1,
 ) -> None:
-    """For each class a row of ``n_frames`` event frames of ``frame_us`` each, saved to ``path``."""
+    """For each class a row of ``n_frames`` event frames of ``frame_us`` each, saved to ``path``.
+
+    Classes index :data:`SYNTH_CLASSES` (the 11 gestures, then the swipes).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,7 +62,7 @@ def plot_class_grid(
     )
     axes = np.atleast_2d(axes)
     for row, c in enumerate(classes):
-        ev = generate_sample(c, seed + c, duration_us=duration)
+        ev = generate_sample(c, seed + c, duration_us=duration, randomize=randomize)
         for col in range(n_frames):
             a = start_us + col * frame_us
             sel = ev[(ev["t"] >= a) & (ev["t"] < a + frame_us)]
@@ -67,15 +74,18 @@ def plot_class_grid(
                 ax.set_title(f"{a // 1000}-{(a + frame_us) // 1000} ms", fontsize=8)
             if col == 0:
                 ax.set_ylabel(
-                    f"{c}: {GESTURE_CLASSES[c]}", fontsize=7, rotation=0, ha="right", va="center"
+                    f"{c}: {SYNTH_CLASSES[c]}", fontsize=7, rotation=0, ha="right", va="center"
                 )
-    fig.suptitle("Synthetic DVS128 Gesture: event frames (ON orange, OFF blue)", fontsize=10)
+    kind = "randomised scenes" if randomize else "clean scenes"
+    fig.suptitle(f"Synthetic gestures, {kind}: event frames (ON orange, OFF blue)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.975))
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
-def sample_statistics(n_per_class: int = 8, seed: int = 1000, duration_us: int = 1_500_000) -> dict:
+def sample_statistics(
+    n_per_class: int = 8, seed: int = 1000, duration_us: int = 1_500_000, randomize: int = 0
+) -> dict:
     """Event statistics of ``n_per_class`` samples per class (seeds ``seed``, ``seed + 1``, ...).
 
     Returns a dict: ``rates`` ``[11, n]`` events/s, ``on_fraction`` ``[11, n]``, ``footprint``
@@ -87,7 +97,7 @@ def sample_statistics(n_per_class: int = 8, seed: int = 1000, duration_us: int =
     s = seed
     for c in range(NUM_GESTURE_CLASSES):
         for i in range(n_per_class):
-            ev = generate_sample(c, s, duration_us=duration_us)
+            ev = generate_sample(c, s, duration_us=duration_us, randomize=randomize)
             s += 1
             rates[c, i] = len(ev) / (duration_us * 1e-6)
             on_fraction[c, i] = ev["p"].mean() if len(ev) else 0.0
@@ -103,6 +113,7 @@ def sample_statistics(n_per_class: int = 8, seed: int = 1000, duration_us: int =
         "footprint": footprint,
         "x_5_95": _weighted_percentiles(xs, w),
         "y_5_95": _weighted_percentiles(ys, w),
+        "duration_us": duration_us,
     }
 
 
@@ -113,7 +124,13 @@ def _weighted_percentiles(values: np.ndarray, weights: np.ndarray) -> tuple[floa
     return float(v[np.searchsorted(cum, 0.05)]), float(v[np.searchsorted(cum, 0.95)])
 
 
-def plot_statistics(path: str | os.PathLike, n_per_class: int = 8, seed: int = 1000) -> dict:
+def plot_statistics(
+    path: str | os.PathLike,
+    n_per_class: int = 8,
+    seed: int = 1000,
+    duration_us: int = 1_500_000,
+    randomize: int = 0,
+) -> dict:
     """Event-rate histogram, per-class rates and spatial footprint against the real numbers."""
     import matplotlib
 
@@ -121,7 +138,7 @@ def plot_statistics(path: str | os.PathLike, n_per_class: int = 8, seed: int = 1
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    st = sample_statistics(n_per_class, seed)
+    st = sample_statistics(n_per_class, seed, duration_us, randomize)
     rates = st["rates"] / 1000.0
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     ax = axes[0]
@@ -131,7 +148,7 @@ def plot_statistics(path: str | os.PathLike, n_per_class: int = 8, seed: int = 1
     ax.set_xlabel("event rate per sample (k events/s)")
     ax.set_ylabel("samples")
     ax.legend(fontsize=8)
-    ax.set_title(f"{rates.size} synthetic samples of 1.5 s")
+    ax.set_title(f"{rates.size} samples of {duration_us / 1e6:g} s, randomize={randomize}")
     ax = axes[1]
     ax.boxplot(rates.T, showfliers=False)
     ax.axhline(REAL_MEAN_RATE_EV_S / 1000, color="k", ls="--")
@@ -207,3 +224,64 @@ def plot_recording(
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def plot_negatives(
+    path: str | os.PathLike, seed: int = 7, n_frames: int = 6, frame_us: int = 100_000
+) -> None:
+    """One row of event frames per negative ("no gesture") kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(NEGATIVE_KINDS), n_frames, figsize=(1.6 * n_frames + 1.6, 1.6 * len(NEGATIVE_KINDS))
+    )
+    for row, kind in enumerate(NEGATIVE_KINDS):
+        ev = generate_negative(kind, seed, duration_us=n_frames * frame_us)
+        for col in range(n_frames):
+            a = col * frame_us
+            ax = axes[row, col]
+            sel = ev[(ev["t"] >= a) & (ev["t"] < a + frame_us)]
+            ax.imshow(event_frame_rgb(sel, 128, 128), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col == 0:
+                ax.set_ylabel(kind, fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle("Negative ('no gesture') streams: event frames of 100 ms", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def write_figures(out: Path, seed: int, n_per_class: int, recording: str | None) -> None:
+    """Everything ``asa-live-synth figures`` draws, with the statistics printed."""
+    out.mkdir(parents=True, exist_ok=True)
+    plot_class_grid(out / "synth_classes.png", seed=seed)
+    plot_negatives(out / "synth_negatives.png", seed=seed)
+    written = [out / "synth_classes.png", out / "synth_negatives.png"]
+    for randomize, name in ((0, "synth_stats.png"), (1, "synth_stats_random.png")):
+        st = plot_statistics(
+            out / name, n_per_class, 1000 + seed, duration_us=6_500_000, randomize=randomize
+        )
+        written.append(out / name)
+        rates = st["rates"]
+        print(
+            f"randomize={randomize}: {rates.size} samples of 6.5 s: mean {rates.mean():.0f} ev/s "
+            f"({rates.mean() * 6.5 / 1000:.0f} k events per sample), median {np.median(rates):.0f}, "
+            f"min {rates.min():.0f}, max {rates.max():.0f}; ON fraction "
+            f"{st['on_fraction'].mean():.2f}; active x 5-95 % {st['x_5_95']}, y {st['y_5_95']}"
+        )
+        for c in range(NUM_GESTURE_CLASSES):
+            print(f"  class {c + 1:2d} {GESTURE_CLASSES[c]:<28} mean {rates[c].mean():8.0f} ev/s")
+    if recording:
+        from asa_live.events.aedat4 import iter_aedat4
+        from asa_live.events.ibm import read_labels_csv
+
+        rec = Path(recording)
+        events = np.concatenate(list(iter_aedat4(rec)))
+        labels = read_labels_csv(rec.with_name(rec.stem + "_labels.csv"))
+        plot_recording(out / "synth_demo.png", events, labels)
+        written.append(out / "synth_demo.png")
+    print("wrote " + ", ".join(str(p) for p in written))

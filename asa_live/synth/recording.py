@@ -10,219 +10,40 @@ demo recording 900_000 and up (see :data:`TRAIN_SEEDS`, :data:`TEST_SEEDS`, :dat
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 
 import numpy as np
 
-from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.ibm import LABEL_DTYPE
-from asa_live.synth.dvs import DvsParams, DvsPixelArray
-from asa_live.synth.kinematics import (
-    ArmTracks,
-    Body,
-    draw_body,
-    draw_style,
-    gesture_motion,
-    rest_pose,
-    smooth_noise,
+from asa_live.synth.domain import idle_motion
+from asa_live.synth.kinematics import ArmTracks, draw_style, rest_pose, smooth_noise
+from asa_live.synth.scene import (
+    LIGHTING_TAGS,
+    Scene,
+    SceneParams,
+    build_scene,
+    draw_scene_params,
 )
-from asa_live.synth.render import Appearance, Lighting, Renderer, make_background
+from asa_live.synth.swipes import SYNTH_CLASSES, synth_motion
 
 TRAIN_SEEDS = range(0, 100_000)
 TEST_SEEDS = range(100_000, 200_000)
 DEMO_SEED = 900_000
 
-#: IBM's lighting tags (facts file): each picks a distribution of illumination and flicker.
-LIGHTING_TAGS: tuple[str, ...] = ("fluorescent", "fluorescent_led", "led", "lab", "natural")
-
-
-@dataclass(frozen=True)
-class SceneParams:
-    """Everything about one synthetic session except the gestures' own motion.
-
-    Any field can be fixed through ``**overrides`` of :func:`generate_sample` /
-    :func:`generate_recording`; the rest is drawn from the seed.
-    """
-
-    lighting: str
-    illumination: float
-    flicker_depth: float
-    clutter: float
-    shake_px: float
-    fps: float
-    threshold_on: float
-    threshold_off: float
-    mismatch_sigma: float
-    refractory_us: float
-    noise_rate_hz: float
-    hot_pixels: int
-    speed: float
-    amplitude: float
-
-
-_OVERRIDABLE = {f.name for f in fields(SceneParams)}
-
-
-def draw_scene_params(rng: np.random.Generator, **overrides) -> SceneParams:
-    """Random scene parameters; ``overrides`` fix named fields (unknown names: ConfigError)."""
-    unknown = sorted(set(overrides) - _OVERRIDABLE)
-    if unknown:
-        raise ConfigError(
-            f"Unknown synthetic-scene option(s) {unknown}; expected some of {sorted(_OVERRIDABLE)}."
-        )
-    tag = overrides.get("lighting", LIGHTING_TAGS[int(rng.integers(0, len(LIGHTING_TAGS)))])
-    if tag not in LIGHTING_TAGS:
-        raise ConfigError(f"Unknown lighting '{tag}'; expected one of {', '.join(LIGHTING_TAGS)}.")
-    # Always draw every value so that an override does not shift the random stream.
-    level = {
-        "fluorescent": rng.uniform(0.8, 1.3),
-        "fluorescent_led": rng.uniform(0.8, 1.3),
-        "led": rng.uniform(0.6, 1.1),
-        "lab": rng.uniform(0.4, 0.9),
-        "natural": rng.uniform(0.25, 1.6),
-    }[tag]
-    flicker = {
-        "fluorescent": rng.uniform(0.03, 0.08),
-        "fluorescent_led": rng.uniform(0.01, 0.04),
-    }.get(tag, 0.0)
-    base_threshold = rng.uniform(0.1, 0.2)
-    params = SceneParams(
-        lighting=tag,
-        illumination=level,
-        flicker_depth=flicker,
-        clutter=rng.uniform(1.0, 6.0),
-        shake_px=rng.uniform(0.05, 0.35),
-        fps=250.0,
-        threshold_on=base_threshold,
-        threshold_off=base_threshold * rng.uniform(0.85, 1.2),
-        mismatch_sigma=rng.uniform(0.02, 0.03),
-        refractory_us=rng.uniform(100.0, 500.0),
-        noise_rate_hz=float(rng.uniform(0.05, 0.3) / np.sqrt(level)),
-        hot_pixels=int(rng.poisson(2.0)),
-        speed=1.0,
-        amplitude=1.0,
-    )
-    checked = {}
-    for name, value in overrides.items():
-        if name == "lighting":
-            checked[name] = value
-            continue
-        lo, hi = _OVERRIDE_RANGES[name]
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not lo <= number <= hi:
-            raise ConfigError(
-                f"Scene option {name}={value!r} is out of range; give a number in [{lo}, {hi}]."
-            )
-        checked[name] = int(number) if name == "hot_pixels" else number
-    return replace(params, **checked)
-
-
-# Accepted ranges of the numeric overrides (inclusive).
-_OVERRIDE_RANGES: dict[str, tuple[float, float]] = {
-    "illumination": (0.01, 100.0),
-    "flicker_depth": (0.0, 0.5),
-    "clutter": (0.0, 50.0),
-    "shake_px": (0.0, 3.0),
-    "fps": (50.0, 5000.0),
-    "threshold_on": (0.01, 2.0),
-    "threshold_off": (0.01, 2.0),
-    "mismatch_sigma": (0.0, 0.5),
-    "refractory_us": (0.0, 100_000.0),
-    "noise_rate_hz": (0.0, 1000.0),
-    "hot_pixels": (0, 10_000),
-    "speed": (0.05, 20.0),
-    "amplitude": (0.05, 5.0),
-}
-
-
-@dataclass
-class Scene:
-    """A drawn scene: parameters, body and the objects that render and sense it."""
-
-    params: SceneParams
-    body: Body
-    renderer: Renderer
-    dvs: DvsPixelArray
-    sensor_size: tuple[int, int]
-
-
-def _check_sensor_size(sensor_size) -> tuple[int, int]:
-    try:
-        width, height = int(sensor_size[0]), int(sensor_size[1])
-    except (TypeError, ValueError, IndexError):
-        raise ConfigError(f"sensor_size must be (width, height), got {sensor_size!r}.") from None
-    if not (16 <= width <= 4096 and 16 <= height <= 4096) or len(sensor_size) != 2:
-        raise ConfigError(f"sensor_size must be two integers in 16..4096, got {sensor_size!r}.")
-    return width, height
-
-
-def build_scene(rng: np.random.Generator, sensor_size=(128, 128), **overrides) -> Scene:
-    """Draw a whole scene (subject, clothes, room, lighting, sensor) from ``rng``."""
-    width, height = _check_sensor_size(sensor_size)
-    params = draw_scene_params(rng, **overrides)
-    body = draw_body(rng)
-    # The room is rendered with a margin wide enough for the largest camera shake.
-    background_pad = int(np.ceil(params.shake_px * min(width, height) / 128.0)) + 3
-    background = make_background(rng, (width, height), background_pad, params.clutter)
-    # The visible part only, so that the shake margin does not change the clothes drawn.
-    p = background_pad
-    wall = float(np.median(background[p:-p, p:-p]))
-    # Clothes and skin must stand out from the wall, or the subject would be invisible.
-    shirt = _contrasting(rng, wall, 0.04, 0.9)
-    sleeve = shirt if rng.random() < 0.5 else _contrasting(rng, wall, 0.1, 0.9)
-    skin = _contrasting(rng, wall, 0.25, 0.9)
-    appearance = Appearance(
-        shirt=shirt,
-        sleeve=sleeve,
-        skin=skin,
-        hair=rng.uniform(0.03, 0.25),
-        edge_px=rng.uniform(0.7, 1.3),
-        # Arms in front of the torso are lit differently (rounded, closer to the light).
-        limb_shade=rng.uniform(0.55, 0.8) if rng.random() < 0.5 else rng.uniform(1.25, 1.6),
-        limb_rounding=rng.uniform(0.2, 0.6),
-    )
-    lighting = Lighting(
-        tag=params.lighting,
-        level=params.illumination,
-        gradient_x=rng.uniform(-0.3, 0.3) * (2.0 if params.lighting == "natural" else 1.0),
-        gradient_y=rng.uniform(-0.15, 0.15),
-        flicker_depth=params.flicker_depth,
-        flicker_hz=100.0 if rng.random() < 0.5 else 120.0,
-        flicker_phase=rng.uniform(0, 2 * np.pi),
-        # Point-like lamps cast visible shadows; diffuse daylight and tube banks hardly do.
-        shadow_strength=rng.uniform(0.2, 0.6)
-        if params.lighting in ("led", "lab", "fluorescent_led")
-        else rng.uniform(0.0, 0.25),
-        shadow_offset=(rng.uniform(-7.0, 7.0), rng.uniform(1.0, 7.0)),
-    )
-    renderer = Renderer((width, height), body, appearance, lighting, background, background_pad)
-    dvs_params = DvsParams(
-        threshold_on=params.threshold_on,
-        threshold_off=params.threshold_off,
-        mismatch_sigma=params.mismatch_sigma,
-        refractory_us=params.refractory_us,
-        noise_rate_hz=params.noise_rate_hz,
-        hot_pixels=params.hot_pixels,
-    )
-    try:
-        dvs = DvsPixelArray(width, height, dvs_params, rng)
-    except ValueError as err:
-        raise ConfigError(f"Bad DVS parameter override: {err}.") from None
-    return Scene(params=params, body=body, renderer=renderer, dvs=dvs, sensor_size=(width, height))
-
-
-def _contrasting(rng: np.random.Generator, wall: float, lo: float, hi: float) -> float:
-    """A reflectance in [lo, hi] at least ~0.8 log units away from ``wall``."""
-    for _ in range(20):
-        value = rng.uniform(lo, hi)
-        if abs(np.log(value / wall)) > 0.8:
-            return value
-    return hi if wall < 0.5 * (lo + hi) else lo
+__all__ = [
+    "DEMO_SEED",
+    "LIGHTING_TAGS",
+    "TEST_SEEDS",
+    "TRAIN_SEEDS",
+    "SceneParams",
+    "build_scene",
+    "draw_scene_params",
+    "generate_recording",
+    "generate_sample",
+    "recording_frame_count",
+]
 
 
 def _frame_times_us(duration_us: int, fps: float) -> np.ndarray:
@@ -240,25 +61,61 @@ def _shake(rng: np.random.Generator, t_s: np.ndarray, amplitude_px: float) -> np
     )
 
 
+def _flicker_substeps(scene: Scene, frame_step_us: float) -> int:
+    """Pixel-model steps per rendered frame that sample the mains flicker properly.
+
+    Flicker at 100/120 Hz sampled once per 4 ms frame aliases into a slow beat; 8 samples
+    per flicker period, with the scene interpolated linearly between frames, do not.
+    Only randomised scenes do this (the clean generator keeps its exact old output).
+    """
+    light = scene.renderer.light
+    flickers = light.flicker_depth > 0.0 or scene.renderer.flicker_map is not None
+    if not scene.params.randomize or not flickers:
+        return 1
+    return max(1, int(np.ceil(frame_step_us * 1e-6 * light.flicker_hz * 8.0)))
+
+
 def _sense(
     scene: Scene,
-    tracks: ArmTracks,
+    tracks: ArmTracks | None,
     frame_t_us: np.ndarray,
     rng: np.random.Generator,
     end_us: int,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Render every frame, run the pixel model, add noise; events in ``[0, end_us)``."""
+    """Render every frame, run the pixel model, add noise; events in ``[0, end_us)``.
+
+    ``tracks`` None renders the room without a subject (negative scenes).
+    """
     t_s = frame_t_us * 1e-6
     shake = _shake(rng, t_s, scene.params.shake_px) * scene.renderer.scale
     renderer, dvs = scene.renderer, scene.dvs
+    if tracks is not None:
+        tracks = scene.placement.tracks(tracks)
+    n_sub = _flicker_substeps(scene, float(frame_t_us[1] - frame_t_us[0]))
     dvs.reset(renderer.intensity(tracks, 0, float(t_s[0]), shake[0]), float(frame_t_us[0]))
     parts = []
+    prev = renderer.lit(tracks, 0, float(t_s[0]), shake[0]) if n_sub > 1 else None
     for k in range(1, frame_t_us.shape[0]):
-        frame = renderer.intensity(tracks, k, float(t_s[k]), shake[k])
-        ev = dvs.step(frame, float(frame_t_us[k]))
-        if ev.size:
-            parts.append(ev)
+        if n_sub == 1:
+            frame = renderer.intensity(tracks, k, float(t_s[k]), shake[k])
+            ev = [dvs.step(frame, float(frame_t_us[k]))]
+        else:
+            frame = renderer.lit(tracks, k, float(t_s[k]), shake[k])
+            ev = []
+            t0, t1 = float(frame_t_us[k - 1]), float(frame_t_us[k])
+            for j in range(1, n_sub + 1):
+                a = j / n_sub
+                t_us = t0 + a * (t1 - t0)
+                mix = (1.0 - a) * prev + a * frame
+                gain = renderer.gain(t_us * 1e-6)
+                ev.append(
+                    dvs.step(
+                        mix * (gain if isinstance(gain, np.ndarray) else np.float32(gain)), t_us
+                    )
+                )
+            prev = frame
+        parts.extend(e for e in ev if e.size)
         if progress is not None and k % 250 == 0:
             progress(250)
     if progress is not None:
@@ -270,12 +127,21 @@ def _sense(
 
 
 def _check_class(class_id) -> int:
+    """A class index into SYNTH_CLASSES (0..10 the gestures, 11..14 the swipes) or a name."""
+    if isinstance(class_id, str) and class_id in SYNTH_CLASSES:
+        return SYNTH_CLASSES.index(class_id)
     try:
         c = int(class_id)
     except (TypeError, ValueError):
-        raise ConfigError(f"class_id must be an integer 0..10, got {class_id!r}.") from None
-    if not 0 <= c < NUM_GESTURE_CLASSES:
-        raise ConfigError(f"class_id must be in 0..{NUM_GESTURE_CLASSES - 1}, got {class_id}.")
+        raise ConfigError(
+            f"Unknown class {class_id!r}; give an index 0..{len(SYNTH_CLASSES) - 1} or one of "
+            f"{', '.join(SYNTH_CLASSES)}."
+        ) from None
+    if not 0 <= c < len(SYNTH_CLASSES):
+        raise ConfigError(
+            f"class_id must be in 0..{len(SYNTH_CLASSES) - 1} (0..10 gestures, 11..14 swipes), "
+            f"got {class_id}."
+        )
     return c
 
 
@@ -293,7 +159,10 @@ def generate_sample(
     sensor_size: tuple[int, int] = (128, 128),
     **overrides,
 ) -> np.ndarray:
-    """One gesture of class ``class_id`` (0..10) performed for ``duration_us``.
+    """One gesture of class ``class_id`` performed for ``duration_us``.
+
+    ``class_id``: an index into :data:`SYNTH_CLASSES` (0..10 the DVS128 Gesture classes,
+    11..14 the swipes) or a class name.
 
     Returns an EVENT_DTYPE array sorted by ``t`` (microseconds, ``0 <= t < duration_us``),
     ``x < width``, ``y < height`` of ``sensor_size = (width, height)``. The same
@@ -313,7 +182,7 @@ def generate_sample(
         speed=style.speed * scene.params.speed,
         amplitude=style.amplitude * scene.params.amplitude,
     )
-    tracks = gesture_motion(class_id, scene.body, t_s, rng, style)
+    tracks = synth_motion(class_id, scene.body, t_s, rng, style)
     return _sense(scene, tracks, frame_t_us, rng, duration_us)
 
 
@@ -346,7 +215,7 @@ def generate_recording(
     During idle spans the subject stands still, so only noise and a few edge events remain.
 
     Returns ``(events, labels)``: events EVENT_DTYPE sorted by ``t`` (from 0), labels a
-    structured array with fields ``class_id`` (0..10), ``start_us``, ``end_us`` - the dtype
+    structured array with fields ``class_id`` (index into SYNTH_CLASSES), ``start_us``, ``end_us`` - the dtype
     :func:`asa_live.events.ibm.read_labels_csv` returns. ``progress(n_frames)`` is called as
     frames are rendered (total: :func:`recording_frame_count`).
     """
@@ -381,7 +250,11 @@ def generate_recording(
     scene = build_scene(rng, sensor_size, **overrides)
     frame_t_us = _frame_times_us(end_us, scene.params.fps)
     t_s = frame_t_us * 1e-6
-    tracks = rest_pose(scene.body, t_s, rng)
+    if scene.params.idle_motion_px > 0.0:
+        # A randomised subject shifts, steps and fidgets between gestures (own stream).
+        tracks = idle_motion(scene.body, t_s, scene.rng, scene.params.idle_motion_px)
+    else:
+        tracks = rest_pose(scene.body, t_s, rng)
     ramp_s = max(int(ramp_us), 1) * 1e-6
     for c, start, stop in zip(
         labels["class_id"], labels["start_us"], labels["end_us"], strict=True
@@ -396,7 +269,7 @@ def generate_recording(
             speed=style.speed * scene.params.speed,
             amplitude=style.amplitude * scene.params.amplitude,
         )
-        motion = gesture_motion(int(c), scene.body, local, rng, style)
+        motion = synth_motion(int(c), scene.body, local, rng, style)
         span = (stop - start) * 1e-6
         ease = np.clip(np.minimum(local, span - local) / ramp_s, 0.0, 1.0)
         weight = 0.5 - 0.5 * np.cos(np.pi * ease)  # smooth start and stop

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asa_live.synth.kinematics import ArmTracks, Body
+from asa_live.synth.body import ArmTracks, Body
 
 REFERENCE_SIZE = 128.0
 
@@ -37,6 +37,13 @@ class Appearance:
     edge_px: float
     limb_shade: float = 1.0
     limb_rounding: float = 0.0
+    # Shirt prints (stripes or checks) and folds; 0 = a plain shirt (the clean generator).
+    print_contrast: float = 0.0
+    print_period: float = 8.0
+    print_angle: float = 0.0
+    print_checks: bool = False
+    fold_depth: float = 0.0
+    fold_period: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ class Renderer:
         lighting: Lighting,
         background: np.ndarray,
         pad: int,
+        ragged: np.ndarray | None = None,
+        distractors: tuple = (),
     ) -> None:
         width, height = int(sensor_size[0]), int(sensor_size[1])
         self.width, self.height = width, height
@@ -100,6 +109,11 @@ class Renderer:
         self.edge_ref = appearance.edge_px / self.scale
         self.background = background.astype(np.float32)
         self.pad = pad
+        # A static field (sensor px) added to shape distances: ragged, uneven outlines.
+        self.ragged = None if ragged is None else ragged.astype(np.float32) / self.scale
+        self.distractors = tuple(distractors)
+        # Extra flicker depth per pixel (a flickering lamp in view); None: the light's only.
+        self.flicker_map: np.ndarray | None = None
         ys = (self.y_ref - 63.5)[:, None] / 64.0
         xs = (self.x_ref - 63.5)[None, :] / 64.0
         illum = lighting.level * (1.0 + lighting.gradient_x * xs + lighting.gradient_y * ys)
@@ -187,9 +201,10 @@ class Renderer:
             return
         rows, cols, dist = found
         view = img[rows, cols]
+        rag = 0.0 if self.ragged is None else self.ragged[rows, cols]
         for i, value in enumerate(values):
             r = float(radii[i])
-            cover = _soft(np.float32(r) - dist[i], self.edge_ref)
+            cover = _soft(np.float32(r) - dist[i] + rag, self.edge_ref)
             if rounded > 0.0:
                 rel = np.minimum(dist[i] * np.float32(1.0 / r), 1.0)
                 target = np.float32(value) * (1.0 - np.float32(rounded) * rel * rel)
@@ -223,7 +238,33 @@ class Renderer:
         inside = (1.0 - np.sqrt(u * u + v * v)) * (0.5 * (rx + ry))
         self._paint(img, rows, cols, _soft(inside, self.edge_ref), value)
 
-    def torso(self, img: np.ndarray, offset: np.ndarray) -> None:
+    def shirt(self, xs: np.ndarray, ys: np.ndarray, fold_phase: float) -> np.ndarray | float:
+        """Shirt reflectance at reference points relative to the body: prints and folds.
+
+        ``xs`` ``[1, w]`` and ``ys`` ``[h, 1]``; every term is a sum of separable products
+        (sin(a + b) = sin a cos b + cos a sin b), so a frame costs a few outer products.
+        """
+        look = self.look
+        if look.print_contrast <= 0.0 and look.fold_depth <= 0.0:
+            return look.shirt
+        xs, ys = xs.astype(np.float32), ys.astype(np.float32)
+        ca, sa = np.float32(np.cos(look.print_angle)), np.float32(np.sin(look.print_angle))
+        w = np.float32(2.0 * np.pi / look.print_period)
+
+        def sin_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.sin(a) * np.cos(b) + np.cos(a) * np.sin(b)
+
+        tex = np.tanh(3.0 * sin_sum(w * ca * xs, w * sa * ys))
+        if look.print_checks:
+            tex *= np.tanh(3.0 * sin_sum(-w * sa * xs, w * ca * ys))
+        tex *= np.float32(look.print_contrast)
+        fold_x = np.float32(2.0 * np.pi / look.fold_period) * xs + np.float32(fold_phase)
+        tex += np.float32(look.fold_depth) * sin_sum(fold_x, 0.5 * np.sin(ys / np.float32(9.0)))
+        tex += np.float32(1.0)
+        tex *= np.float32(look.shirt)
+        return np.clip(tex, 0.02, 0.97, out=tex)
+
+    def torso(self, img: np.ndarray, offset: np.ndarray, fold_phase: float = 0.0) -> None:
         body = self.body
         cx = body.cx + offset[0]
         top = body.shoulder_y + offset[1]
@@ -234,8 +275,9 @@ class Renderer:
         xs = self.x_ref[cols][None, :]
         frac = np.minimum(np.maximum((ys - top) * (1.0 / max(REFERENCE_SIZE - top, 1.0)), 0.0), 1.0)
         half = w_top + (body.waist_half_width - w_top) * frac
-        box = _soft(half - np.abs(xs - cx), self.edge_ref) * _soft(ys - top, self.edge_ref)
-        self._paint(img, rows, cols, box, self.look.shirt)
+        rag = 0.0 if self.ragged is None else self.ragged[rows, cols]
+        box = _soft(half - np.abs(xs - cx) + rag, self.edge_ref) * _soft(ys - top, self.edge_ref)
+        self._paint(img, rows, cols, box, self.shirt(xs - cx, ys - top, fold_phase))
         # Rounded shoulders and the neck.
         neck_top = body.head_cy + offset[1] + 0.6 * body.head_ry
         starts = np.array([[cx - body.shoulder_half_width, top], [cx, neck_top]])
@@ -289,10 +331,16 @@ class Renderer:
         d = bg[r0 - 1 : r0 - 1 + h, c0 - 1 : c0 - 1 + w]
         return (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * c + fx * d)
 
-    def reflectance(self, tracks: ArmTracks, k: int, shake_px: np.ndarray) -> np.ndarray:
-        """Reflectance image ``[H, W]`` float32 of frame ``k`` of ``tracks``."""
+    def reflectance(
+        self, tracks: ArmTracks | None, k: int, shake_px: np.ndarray, t_s: float = 0.0
+    ) -> np.ndarray:
+        """Reflectance image ``[H, W]`` float32 of frame ``k`` of ``tracks`` (None: no one)."""
         img = self.shifted_background(shake_px)
         shift = shake_px / self.scale
+        for thing in self.distractors:
+            thing.draw(self, img, t_s)
+        if tracks is None:
+            return img
         off = tracks.body_offset[k] + shift
         if self.light.shadow_strength > 0.0:
             # The arms' shadows on the wall behind (the torso covers the rest of its shadow).
@@ -305,7 +353,11 @@ class Renderer:
                 self.shadows(
                     img, np.stack([s_[k], e_[k]]) + sh, np.stack([e_[k], h_[k]]) + sh, radii
                 )
-        self.torso(img, off)
+        # Cloth folds follow the arms (a shirt creases as the arms move).
+        fold_phase = 0.12 * float(tracks.right_hand[k, 1] + tracks.left_hand[k, 1]) + 0.05 * float(
+            tracks.right_hand[k, 0] - tracks.left_hand[k, 0]
+        )
+        self.torso(img, off, fold_phase)
         self.head(img, off)
         self.arm(
             img,
@@ -323,17 +375,36 @@ class Renderer:
         )
         return img
 
-    def intensity(self, tracks: ArmTracks, k: int, t_s: float, shake_px: np.ndarray) -> np.ndarray:
-        """Linear intensity ``[H, W]`` float32 of frame ``k`` at time ``t_s`` seconds."""
+    def gain(self, t_s: float) -> float | np.ndarray:
+        """Mains flicker of the light, ``1 + depth sin(2 pi f t + phase)`` (``[H, W]`` with a
+        :attr:`flicker_map`, which adds its own depth where a lamp is in view)."""
         light = self.light
-        gain = 1.0
-        if light.flicker_depth > 0.0:
-            gain += light.flicker_depth * np.sin(
-                2 * np.pi * light.flicker_hz * t_s + light.flicker_phase
-            )
-        img = self.reflectance(tracks, k, shake_px)
+        if light.flicker_depth <= 0.0 and self.flicker_map is None:
+            return 1.0
+        wave = float(np.sin(2 * np.pi * light.flicker_hz * t_s + light.flicker_phase))
+        if self.flicker_map is None:
+            return 1.0 + light.flicker_depth * wave
+        return np.float32(1.0 + light.flicker_depth * wave) + self.flicker_map * np.float32(wave)
+
+    def lit(self, tracks: ArmTracks | None, k: int, t_s: float, shake_px: np.ndarray) -> np.ndarray:
+        """Linear intensity ``[H, W]`` float32 of frame ``k`` without the flicker."""
+        img = self.reflectance(tracks, k, shake_px, t_s)
         img *= self.illumination
-        if gain != 1.0:
+        return img
+
+    def intensity(
+        self, tracks: ArmTracks | None, k: int, t_s: float, shake_px: np.ndarray
+    ) -> np.ndarray:
+        """Linear intensity ``[H, W]`` float32 of frame ``k`` at time ``t_s`` seconds.
+
+        The flicker is sampled at the frame time only; :func:`.recording._sense` samples it
+        properly between frames when the scene is randomised.
+        """
+        gain = self.gain(t_s)
+        img = self.lit(tracks, k, t_s, shake_px)
+        if isinstance(gain, np.ndarray):
+            img *= gain
+        elif gain != 1.0:
             img *= np.float32(gain)
         return img
 

@@ -19,7 +19,13 @@ decision per window. Reported:
   prediction of window i exists at the end of window i); a segment whose last prediction is
   wrong has no latency (reported as missed);
 * accuracy against time since onset, a per-window confusion matrix;
-* NASFR (total spikes / (spiking neurons x windows), all spiking layers) and per-layer rates.
+* NASFR (total spikes / (spiking neurons x windows), all spiking layers) and per-layer rates;
+* "no gesture" (``no_gesture_report``): false alarms per minute on negative streams (sequences
+  without any gesture segment), the no-gesture fraction of idle-gap windows, the ECE of the
+  confidences, and the AUROC of "gesture present" of the calibrated decision side by side
+  with the maximum-softmax-probability baseline (Hendrycks & Gimpel, ICLR 2017) on the same
+  outputs. Predictions come from the checkpoint's decision (``Readout.decide``), exactly as
+  in the live app.
 """
 
 from __future__ import annotations
@@ -32,11 +38,20 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from asa_live.model.metrics import (
+    auroc,
+    expected_calibration_error,
+    false_alarms_per_minute,
+    idle_gap_mask,
+    msp_score,
+)
+from asa_live.model.readout import Readout
 from asa_live.train.data import ClipDataset, LabelledSequence
 from asa_live.train.loop import autocast_context, evaluate_clips, unwrap
 
 __all__ = [
     "firing_summary",
+    "no_gesture_report",
     "onset_latency_windows",
     "paper_protocol",
     "streaming_protocol",
@@ -103,8 +118,11 @@ def paper_protocol(
     amp: bool = False,
     max_segments: int = 0,
     progress: bool = False,
+    readout: Readout | None = None,
 ) -> dict[str, Any]:
     """The paper's test: ``num_clips`` clips per labelled segment, majority vote per segment.
+
+    With a background output (``readout.background``), a clip won by it has no prediction.
 
     Returns segment accuracy (the paper's number), clip accuracy, the number of segments and
     clips, NASFR / per-layer rates over all clips, the segment-level confusion matrix (rows =
@@ -125,10 +143,11 @@ def paper_protocol(
     if bar is not None:
         bar.close()
     n_seg = len(ds.segments)
+    num_classes = net.config.num_classes - int(readout is not None and readout.background)
     clip_pred = result["pred"].numpy().reshape(n_seg, num_clips)
+    clip_pred = np.where(clip_pred >= num_classes, -1, clip_pred)  # the background output
     labels = np.array([seg[1] for seg in ds.segments], dtype=np.int64)
     seg_correct = vote_segments(clip_pred, labels)
-    num_classes = net.config.num_classes
     votes = np.zeros((n_seg, num_classes + 1), dtype=np.int64)
     for i in range(n_seg):
         for p in clip_pred[i]:
@@ -243,11 +262,9 @@ def streaming_protocol(
     ``runs``: the outputs of :func:`run_sequences` for these sequences, when already computed
     (comparing readouts then costs no network pass).
     """
-    from asa_live.model.readout import Readout
-
     net = unwrap(model)
     readout = readout if readout is not None else Readout()
-    num_classes = net.config.num_classes
+    num_classes = net.config.num_classes - int(readout.background)
     if runs is None:
         runs = run_sequences(model, sequences, device=device, batch_size=batch_size, amp=amp)
     all_pred, all_label, after_grace = [], [], []
@@ -261,11 +278,15 @@ def streaming_protocol(
     curve_counts = np.zeros(curve_len)
     layer_total = None
     total_windows = 0
+    streams, negatives = [], []
     for seq, run in zip(sequences, runs, strict=True):
         spikes = torch.from_numpy(run["output_spikes"])[None]
-        scores = readout.scores(spikes)[0].numpy()  # [T, C]
-        pred = scores.argmax(-1)
-        pred[scores.sum(-1) <= 0] = -1  # nothing fired yet: no decision
+        scores = readout.scores(spikes)[0]  # [T, C_out]
+        pred = readout.decide(scores).class_id  # -1: no gesture
+        if len(seq.segments):
+            streams.append((scores, seq.window_labels))
+        else:
+            negatives.append(scores)
         layer_sum = run["layer_spikes"].astype(np.float64).sum(0)
         layer_total = layer_sum if layer_total is None else layer_total + layer_sum
         total_windows += seq.num_windows
@@ -304,7 +325,7 @@ def streaming_protocol(
         "protocol": "streaming",
         "recordings": len(sequences),
         "segments": len(latencies_ms),
-        "readout": {"kind": readout.kind, "windows": readout.windows, "decay": readout.decay},
+        "readout": readout.to_spec(),
         "window_ms": window_ms,
         "onset_grace_ms": onset_grace_ms,
         "window_accuracy": float((pred == label).mean()) if label.size else float("nan"),
@@ -323,7 +344,111 @@ def streaming_protocol(
         },
         "confusion": _confusion(pred, label, num_classes).tolist(),
         "per_segment": per_segment,
+        "no_gesture": no_gesture_report(readout, streams, negatives, window_us),
     }
     if layer_total is not None:
         out.update(firing_summary(layer_total, net.layer_neurons, net.layer_names, total_windows))
     return out
+
+
+def _fpr_at_tpr(scores: np.ndarray, positive: np.ndarray, tpr: float = 0.95) -> float | None:
+    """Fraction of negatives scored >= the highest threshold that keeps ``tpr`` of positives."""
+    pos, neg = np.sort(scores[positive]), scores[~positive]
+    if pos.size == 0 or neg.size == 0:
+        return None
+    return float((neg >= pos[int(math.floor((1.0 - tpr) * pos.size))]).mean())
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def no_gesture_report(
+    readout: Readout,
+    recordings: Sequence[tuple[torch.Tensor, np.ndarray]],
+    negatives: Sequence[torch.Tensor],
+    window_us: int,
+    *,
+    idle_after_ms: float = 600.0,
+) -> dict[str, Any]:
+    """Both sides of "no gesture" from per-window readout scores.
+
+    Args:
+        readout: the decision (``readout_from_provenance`` of the checkpoint).
+        recordings: per gesture recording ``(scores [T, C_out], window_labels [T])``, labels
+            -1 outside gestures.
+        negatives: per negative stream (no gesture at all) ``scores [T, C_out]``.
+        window_us: window length.
+        idle_after_ms: idle-gap windows start this long after a gesture ends.
+
+    Scored windows: every gesture window, every negative window, and the idle windows of the
+    recordings except the ``idle_after_ms`` after a gesture (where the readout still rightly
+    remembers it). ECE: the decision's confidence vs "its outcome is the label" (-1 = no
+    gesture). AUROC of "gesture present": ours = calibrated top-gesture probability, MSP =
+    max softmax (T = 1) of the same scores over the gesture outputs. Undefined values are None.
+    """
+    parts = [_score_stream(readout, s, y, window_us, idle_after_ms) for s, y in recordings]
+    parts += [_score_stream(readout, s, None, window_us, idle_after_ms) for s in negatives]
+
+    def cat(key: str) -> np.ndarray:
+        arrays = [p[key] for p in parts if p[key] is not None]
+        return np.concatenate(arrays) if arrays else np.zeros(0)
+
+    positive, idle = cat("positive").astype(bool), cat("idle_abstain").astype(bool)
+    active = [p["active"] for p in parts if p["active"] is not None]
+    neg_windows = sum(a.size for a in active)
+    ours, msp = cat("ours"), cat("msp")
+    return {
+        "readout": readout.to_spec(),
+        "windows": {
+            "gesture": int(positive.sum()),
+            "no_gesture": int((~positive).sum()),
+            "idle_gap": int(idle.size),
+            "negative": int(neg_windows),
+        },
+        "negative_minutes": neg_windows * window_us / 60e6,
+        "fa_per_minute": _nan_to_none(false_alarms_per_minute(active, window_us)),
+        "negative_no_gesture_fraction": float(1 - cat("active").mean()) if neg_windows else None,
+        "idle_gap_no_gesture_fraction": float(idle.mean()) if idle.size else None,
+        "idle_after_ms": idle_after_ms,
+        "ece": _nan_to_none(expected_calibration_error(cat("confidence"), cat("hit"))),
+        "auroc": {
+            "ours": _nan_to_none(auroc(ours, positive)),
+            "msp": _nan_to_none(auroc(msp, positive)),
+        },
+        "fpr_at_95_tpr": {"ours": _fpr_at_tpr(ours, positive), "msp": _fpr_at_tpr(msp, positive)},
+    }
+
+
+def _score_stream(
+    readout: Readout,
+    scores: torch.Tensor,
+    labels: np.ndarray | None,
+    window_us: int,
+    idle_after_ms: float,
+) -> dict[str, np.ndarray | None]:
+    """The scored windows of one stream (see ``no_gesture_report``); labels None = negative."""
+    scores = torch.as_tensor(scores)
+    decision = readout.decide(scores)
+    class_id = decision.class_id
+    idle_abstain = active = None
+    if labels is None:
+        labels = np.full(class_id.shape, -1, dtype=np.int64)
+        keep = np.ones(class_id.shape, dtype=bool)
+        active = class_id >= 0
+    else:
+        labels = np.asarray(labels)
+        gap = idle_gap_mask(labels, window_us, idle_after_ms)
+        leading = np.cumsum(labels >= 0) == 0
+        keep = (labels >= 0) | gap | leading
+        idle_abstain = class_id[gap] < 0
+    n_gestures = scores.shape[-1] - int(readout.background)
+    return {
+        "confidence": decision.confidence.astype(np.float64)[keep],
+        "hit": (class_id == labels)[keep],
+        "ours": decision.probs.max(-1).astype(np.float64)[keep],
+        "msp": msp_score(scores, n_gestures)[keep],
+        "positive": (labels >= 0)[keep],
+        "idle_abstain": idle_abstain,
+        "active": active,
+    }

@@ -16,7 +16,8 @@ from asa_live.synth import (
     generate_recording,
     generate_sample,
 )
-from asa_live.synth.kinematics import draw_body, draw_style, gesture_motion
+from asa_live.synth.body import draw_body
+from asa_live.synth.kinematics import draw_style, gesture_motion
 from asa_live.synth.recording import build_scene, draw_scene_params
 
 SHORT_US = 300_000
@@ -173,7 +174,7 @@ def test_overrides_and_bad_arguments():
     with pytest.raises(ConfigError, match="Unknown lighting"):
         generate_sample(0, 0, duration_us=SHORT_US, lighting="candle")
     with pytest.raises(ConfigError, match="class_id"):
-        generate_sample(11, 0)
+        generate_sample(15, 0)
     with pytest.raises(ConfigError, match="duration_us"):
         generate_sample(0, 0, duration_us=5)
     with pytest.raises(ConfigError, match="sensor_size"):
