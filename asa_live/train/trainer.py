@@ -18,6 +18,7 @@ wait (a second Ctrl-C) keeps the last state saved, which is just as exact, only 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -83,7 +84,6 @@ class _Run:
     class_names: tuple[str, ...]
     #: The readout stored in the checkpoints (the init checkpoint's, else a running mean).
     readout: Readout
-    background: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "segment_accuracy": -1.0})
     saved_at: Position | None = None
@@ -177,9 +177,12 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
     readout = Readout(kind="mean", windows=cfg.readout_windows)
     if cfg.init:
         message = init_network(net, cfg.init, data.class_names, data.background is not None)
-        readout = readout_from_provenance(load_checkpoint(cfg.init).provenance)
+        # The init's readout kind and memory, not its calibration: that was fitted to its head.
+        old = readout_from_provenance(load_checkpoint(cfg.init).provenance)
+        readout = Readout(kind=old.kind, windows=old.windows, decay=old.decay)
         if dist_info.is_main:
             log.info("%s", message)
+    readout = dataclasses.replace(readout, background=data.background is not None)
     net = net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
@@ -195,7 +198,7 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
         scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
         dataset=data.dataset, test_split=data.test, data_desc=data.description,
         logger=RunLogger(out_dir, dist_info.is_main, cfg.tensorboard), stop=stop,
-        class_names=data.class_names, readout=readout, background=data.background is not None,
+        class_names=data.class_names, readout=readout,
     )  # fmt: skip
 
 
@@ -333,6 +336,7 @@ def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) 
             run.net, run.test_split.sequences, clip_windows=cfg.clip_windows,
             num_clips=cfg.test_clips, batch_size=max(1, cfg.batch_size), device=run.device,
             amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
+            readout=run.readout,
         )  # fmt: skip
         row.update(
             test_segment_acc=result["segment_accuracy"],
@@ -370,11 +374,7 @@ def _finalize_readout(run: _Run) -> dict[str, Any]:
     The one place where a calibration of the "no gesture" decision (temperature, threshold,
     fitted on ``run.test_split``, the validation split) adds its fields.
     """
-    r = run.readout
-    spec: dict[str, Any] = {"kind": r.kind, "windows": r.windows, "decay": r.decay}
-    if run.background:
-        spec["background"] = True
-    return spec
+    return run.readout.to_spec()
 
 
 def _ranks_in_sync(net: torch.nn.Module, dist_info: ddp.DistInfo) -> bool:
