@@ -91,7 +91,9 @@ def test_split_takes_holds_out_per_class_and_cuts_them_out():
 def test_stream_dataset_negatives_are_all_background():
     cfg = DataConfig(window_us=W_US)
     seq = to_sequence(_recording([(0, 1_000_000, 2_000_000)]), cfg)
-    neg = to_sequence(EventRecording("neg", _noise(0, 3_000_000, 3000, 9), np.zeros(0, LABEL_DTYPE), True), cfg)
+    neg = to_sequence(
+        EventRecording("neg", _noise(0, 3_000_000, 3000, 9), np.zeros(0, LABEL_DTYPE), True), cfg
+    )
     ds = StreamDataset([seq], 40, background=2, grace=2, negatives=[neg], negative_fraction=0.5,
                        samples_per_epoch=40, seed=1)  # fmt: skip
     kinds = set()
@@ -150,7 +152,9 @@ def test_event_dataset_mirror_swaps_the_classes():
 def test_event_dataset_negative_fraction():
     rec = _recording([(0, 1_000_000, 2_000_000)])
     neg = EventRecording("neg", _noise(0, 3_000_000, 3000, 4), np.zeros(0, LABEL_DTYPE), True)
-    ds = _event_ds([rec], negatives=[neg], negative_fraction=0.5, background=2, samples_per_epoch=60)
+    ds = _event_ds(
+        [rec], negatives=[neg], negative_fraction=0.5, background=2, samples_per_epoch=60
+    )
     negative = sum(int(((ds[i][1] == 2) | (ds[i][1] == -1)).all()) for i in range(60))
     assert 15 <= negative <= 45
 
@@ -176,7 +180,9 @@ def test_load_folder_names_split_and_bad_labels(tmp_path):
     (root / "trials_to_train.txt").write_text("a_001.aedat4\n")
     (root / "trials_to_test.txt").write_text("b_001.aedat4\n")
     data = load_folder(DataConfig(data="folder", data_root=str(root)))
-    assert [r.name for r in data.train] == ["a_001.aedat4"] and [r.name for r in data.val] == ["b_001.aedat4"]
+    assert [r.name for r in data.train] == ["a_001.aedat4"] and [r.name for r in data.val] == [
+        "b_001.aedat4"
+    ]
     # a label far past the recording's end
     bad = tmp_path / "bad"
     rec = _recording(spans, name="c_001")
