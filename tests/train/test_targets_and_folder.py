@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from asa_live.errors import InputFileError
+from asa_live.events.aedat4 import write_aedat4
 from asa_live.events.augment import AugmentConfig, Augmenter
 from asa_live.events.binning import bin_events
 from asa_live.events.dtype import make_events
 from asa_live.events.ibm import LABEL_DTYPE, write_labels_csv
-from asa_live.events.aedat4 import write_aedat4
 from asa_live.train.data import (
     DataConfig,
     EventRecording,
