@@ -128,6 +128,8 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "lr": ({"type": float_in(0.0, 10.0, low_open=True)}, "Adam learning rate"),
     "weight_decay": ({"type": float_in(0.0, 10.0)}, "Adam weight decay"),
     "lr_min": ({"type": float_in(0.0, 10.0)}, "final learning rate of the cosine schedule"),
+    "head_lr_scale": ({"type": float_in(0.0, 1e4, low_open=True)},
+                      "the output layer's learning rate is --lr times this"),
     "schedule": (_choices("cosine", "constant"), "learning-rate schedule over the epochs"),
     "grad_clip": ({"type": float_in(0.0, 1e9)}, "gradient-norm clip (0 = none)"),
     "seed": ({"type": int_in(0, 2**32 - 1)}, "seed of every random draw of the run"),

@@ -118,6 +118,9 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 1e-4
     lr_min: float = 1e-6
+    #: The output layer's learning rate is ``lr * head_lr_scale`` (fine-tuning: a fresh
+    #: output layer learns fast while the trained features below move slowly).
+    head_lr_scale: float = 1.0
     #: "cosine" (to lr_min over all epochs) or "constant".
     schedule: str = "cosine"
     grad_clip: float = 0.0
@@ -166,6 +169,7 @@ class TrainConfig:
             (0.0 <= self.holdout_fraction < 1.0, "holdout_fraction must be in [0, 1)"),
             (0.0 <= self.negative_fraction < 1.0, "negative_fraction must be in [0, 1)"),
             (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
+            (self.head_lr_scale > 0, "head_lr_scale must be positive"),
         ]  # fmt: skip
         for ok, message in checks:
             if not ok:

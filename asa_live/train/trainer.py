@@ -162,6 +162,16 @@ def _wrap(net: torch.nn.Module, cfg: TrainConfig, dist_info: ddp.DistInfo, devic
     return model
 
 
+def _param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """One group, or two when the output layer learns at ``lr * head_lr_scale``."""
+    if cfg.head_lr_scale == 1.0:
+        return [{"params": list(net.parameters())}]
+    head = list(net.layers[-1].parameters())
+    ids = {id(p) for p in head}
+    body = [p for p in net.parameters() if id(p) not in ids]
+    return [{"params": body}, {"params": head, "lr": cfg.lr * cfg.head_lr_scale}]
+
+
 def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume: bool) -> _Run:
     if cfg.recipe == "finetune" and not cfg.init:
         raise ConfigError("The finetune recipe needs --init CKPT: the model to start from.")
@@ -184,7 +194,7 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
             log.info("%s", message)
     readout = dataclasses.replace(readout, background=data.background is not None)
     net = net.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.Adam(_param_groups(net, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=cfg.epochs, eta_min=cfg.lr_min
