@@ -134,7 +134,9 @@ def main() -> None:
         tmp = Path(tmp)
         if not args.skip_swipes:
             for takes in [int(v) for v in args.takes.split(",")]:
-                folder = make_folder(tmp / f"sw{takes}", list(SWIPE_CLASSES), takes, args.test_users)
+                folder = make_folder(
+                    tmp / f"sw{takes}", list(SWIPE_CLASSES), takes, args.test_users
+                )
                 cost = finetune(folder, tmp / f"run{takes}", extra)
                 row = {"part": "swipes", "takes": takes, **cost,
                        **score(tmp / f"run{takes}" / "last.safetensors", folder)}  # fmt: skip
@@ -152,7 +154,9 @@ def main() -> None:
                          **score(tmp / "rundom" / "last.safetensors", folder)})  # fmt: skip
             for row in rows[-3:]:
                 print(json.dumps(row), flush=True)
-    print("\n| part | takes/class | window acc. after onset | idle -> no gesture | fine-tune wall / CPU s |")
+    print(
+        "\n| part | takes/class | window acc. after onset | idle -> no gesture | fine-tune wall / CPU s |"
+    )
     print("|---|---|---|---|---|")
     for r in rows:
         cost = f"{r['wall_s']:.0f} / {r['cpu_s']:.0f}" if "wall_s" in r else "-"

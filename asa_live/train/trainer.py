@@ -314,8 +314,9 @@ def _train_epoch(run: _Run, epoch: int, position: Position) -> dict[str, Any]:
         total = min(total, cfg.max_steps_per_epoch)
     bar = None
     if run.dist.is_main and cfg.progress:
-        bar = tqdm(total=total, initial=position.batch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   dynamic_ncols=True)  # fmt: skip
+        # One bar over the whole run's steps, so its ETA is the run's (evaluations aside).
+        bar = tqdm(total=cfg.epochs * total, initial=epoch * total + position.batch,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)  # fmt: skip
     stats = train_one_epoch(
         run.model, loader, run.optimizer, cfg, run.device, scaler=run.scaler, progress=bar,
         max_steps=cfg.max_steps_per_epoch, stats=EpochStats.from_sums(position.stats),
