@@ -82,6 +82,8 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                           "share of the training items drawn from --negatives"),
     "augment": ({"type": on_off, "metavar": "on|off"}, "event-level augmentation of the "
                 "training data (mirror, scale, shift, time stretch, polarity, noise, hot pixels)"),
+    "augment_fraction": ({"type": float_in(0.0, 1.0)}, "share of the training items that "
+                         "are augmented (the rest stay as recorded)"),
     "background": ({"metavar": "DIR"}, "folder of real recordings mixed into training samples "
                    "as background (needs --augment on)"),
     "max_train_items": ({"type": int_in(0, _BIG)}, "use at most this many training items "

@@ -70,6 +70,8 @@ class TrainConfig:
     #: Event-level augmentation (asa_live.events.augment, AugmentConfig defaults) in the
     #: training data path, and a folder of real recordings mixed in as background.
     augment: bool = False
+    #: Share of the training items that are augmented (the rest stay as recorded).
+    augment_fraction: float = 1.0
     background: str | None = None
     #: Use at most this many training items (0 = all); handy for smoke runs.
     max_train_items: int = 0
@@ -170,6 +172,7 @@ class TrainConfig:
             (0.0 <= self.negative_fraction < 1.0, "negative_fraction must be in [0, 1)"),
             (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
             (self.head_lr_scale > 0, "head_lr_scale must be positive"),
+            (0.0 <= self.augment_fraction <= 1.0, "augment_fraction must be in [0, 1]"),
         ]  # fmt: skip
         for ok, message in checks:
             if not ok:

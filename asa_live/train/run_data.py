@@ -100,5 +100,6 @@ def _make_dataset(
     augmenter = Augmenter(AugmentConfig(), tuple(cfg.sensor_size), names, pool)
     return EventStreamDataset(
         load_train_recordings(data_cfg), cfg.stream_windows, data_cfg, augmenter=augmenter,
+        augment_fraction=cfg.augment_fraction,
         negatives=negatives if background is not None else [], **common,
     )  # fmt: skip

@@ -47,6 +47,7 @@ class EventStreamDataset(Dataset):
         data_cfg: DataConfig,
         *,
         augmenter: Augmenter | None = None,
+        augment_fraction: float = 1.0,
         negatives: Sequence[EventRecording] = (),
         negative_fraction: float = 0.0,
         background: int | None = None,
@@ -66,6 +67,7 @@ class EventStreamDataset(Dataset):
         self.run_windows = run_windows
         self.cfg = data_cfg
         self.augmenter = augmenter
+        self.augment_fraction = augment_fraction
         self.background = background
         self.grace = grace
         self.samples_per_epoch = samples_per_epoch or len(self.takes)
@@ -112,7 +114,7 @@ class EventStreamDataset(Dataset):
         labels = rec.labels[keep].copy()
         labels["start_us"] = np.maximum(labels["start_us"], a)
         labels["end_us"] = np.minimum(labels["end_us"], b)
-        if self.augmenter is not None:
+        if self.augmenter is not None and rng.random() < self.augment_fraction:
             events, labels = self.augmenter(events, labels, rng)
         frames = bin_to_grid(
             events, window_us=w, sensor_size=tuple(self.cfg.sensor_size),
