@@ -337,6 +337,8 @@ RECIPES["finetune"] = RECIPES["streaming"].replace(
     batch_size=8,
     lr=3e-4,
     lr_min=3e-4,
+    # The output layer is new: it learns 10x faster than the trained layers below it.
+    head_lr_scale=10.0,
     schedule="constant",
     epochs=6,
     augment=True,
