@@ -201,3 +201,21 @@ def test_load_negatives(tmp_path):
     (tmp_path / "idle_labels.csv").write_text("class,startTime_usec,endTime_usec\n1,0,10\n")
     negs = load_negatives(tmp_path, DataConfig())
     assert len(negs) == 1 and negs[0].negative and len(negs[0].labels) == 0
+
+
+def test_streaming_accuracy_with_no_gesture_windows():
+    """A "no gesture" window is right when the decision abstains; grace windows are not scored."""
+    from asa_live.train.data.sequences import LabelledSequence
+    from asa_live.train.evaluation import _all_window_hits
+
+    labels = np.full(100, -1, dtype=np.int64)
+    labels[40:60] = 1
+    seq = LabelledSequence("s", np.zeros((100, 2, 4, 4), np.uint16), labels,
+                           np.array([(1, 40, 60)], SEGMENT_DTYPE), 0, W_US)  # fmt: skip
+    pred = np.full(100, -1)
+    pred[40:60] = 1
+    hits = _all_window_hits(pred, seq, W_US)
+    assert hits.all() and hits.size == 100 - 2 * 20  # 300 ms = 20 windows each side
+    pred[0:10] = 0  # false alarms in the idle part
+    pred[45] = -1  # a missed gesture window
+    assert _all_window_hits(pred, seq, W_US).sum() == hits.size - 11
