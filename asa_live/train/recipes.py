@@ -340,7 +340,7 @@ RECIPES["finetune"] = RECIPES["streaming"].replace(
     # The output layer is new: it learns 10x faster than the trained layers below it.
     head_lr_scale=10.0,
     schedule="constant",
-    epochs=6,
+    epochs=12,
     augment=True,
     no_gesture=True,
     test_clips=3,
