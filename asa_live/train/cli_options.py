@@ -161,9 +161,20 @@ def _show(value: Any) -> str:
     return "the model's" if value is None else str(value)
 
 
+_MODEL_FIELDS = frozenset({"channels", "hidden", "dropout", "reduction", "lam"})
+
+
+def _show_field(name: str, value: Any) -> str:
+    if name in _ON_OFF_FIELDS:
+        return "on" if value else "off"
+    if value is None and name not in _MODEL_FIELDS:
+        return "none"
+    return _show(value)
+
+
 def recipe_default(name: str) -> str:
     """``default: X`` when every recipe agrees, else each recipe's value."""
-    values = {r: _show(getattr(RECIPES[r], name)) for r in recipe_names()}
+    values = {r: _show_field(name, getattr(RECIPES[r], name)) for r in recipe_names()}
     if len(set(values.values())) == 1:
         return f"default: {next(iter(values.values()))}"
     return "default: the recipe's value; " + ", ".join(f"{r} {v}" for r, v in values.items())
