@@ -84,18 +84,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         for f in dataclasses.fields(TrainConfig)
         if f.name != "recipe" and getattr(args, f.name, None) is not None
     }
-    if args.resume and not args.config and "out_dir" in changes:
-        saved = Path(changes["out_dir"]) / "config.json"
+    resumed = False
+    if args.resume and not args.config:
+        saved = Path(changes.get("out_dir", base.out_dir)) / "config.json"
         if saved.exists():
             # Resuming: the saved run's settings win, then whatever was given again.
             base = TrainConfig.load(saved)
+            resumed = True
     try:
         cfg = base.replace(**changes)
     except TypeError as err:
         raise ConfigError(f"Invalid training options: {err}.") from None
     # --init: the network and binning come from the checkpoint unless given here (a resumed
     # run's config.json already holds them).
-    return adopt_init(cfg, set(changes) | (set(ADOPTED_FIELDS) if args.resume else set()))
+    return adopt_init(cfg, set(changes) | (set(ADOPTED_FIELDS) if resumed else set()))
 
 
 def _setup_logging(verbose: bool) -> None:

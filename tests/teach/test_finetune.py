@@ -65,6 +65,8 @@ def test_finetune_writes_a_checkpoint_with_the_folder_classes(tmp_path):
     assert ckpt.binning == base.binning
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     assert cfg["augment"] and cfg["no_gesture"] and cfg["mode"] == "stream"
+    # --resume takes the saved config (network from --init included): nothing left to train
+    assert _run(tmp_path, root, "--resume") == 0
 
 
 @pytest.mark.parametrize(
