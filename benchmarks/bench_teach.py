@@ -145,7 +145,8 @@ def main() -> None:
         if not args.skip_domain:
             folder = make_folder(tmp / "dom", list(GESTURE_CLASSES), 5, args.test_users,
                                  condition=args.condition, gesture_ms=2000)  # fmt: skip
-            clean = make_folder(tmp / "clean", list(GESTURE_CLASSES), 0, args.test_users,
+            # one training session only because a folder needs one; the base is scored on the rest
+            clean = make_folder(tmp / "clean", list(GESTURE_CLASSES), 1, args.test_users,
                                 gesture_ms=2000)  # fmt: skip
             rows.append({"part": "base clean", **base_on_11(clean)})
             rows.append({"part": f"base {args.condition}", **base_on_11(folder)})
