@@ -18,7 +18,7 @@ Fine-tuning time is wall-clock and CPU time of the process (the build machine is
 time depends on the load; the CPU seconds do not). Target: 5 takes of 4 classes in <= 5 min on
 the 2-core CPU.
 
-    .venv/bin/python benchmarks/bench_teach.py                       # everything (~15 CPU-min)
+    .venv/bin/python benchmarks/bench_teach.py          # everything: 5 fine-tunings of ~100 CPU-s
     .venv/bin/python benchmarks/bench_teach.py --takes 5 --skip-domain
 """
 
