@@ -28,6 +28,7 @@ from asa_live.options import Parser
 from asa_live.train.cli_options import add_field_options
 from asa_live.train.estimate import estimate_seconds, steps_per_epoch
 from asa_live.train.eval_cli import eval_main
+from asa_live.train.init import ADOPTED_FIELDS, adopt_init
 from asa_live.train.recipes import TrainConfig, get_recipe, recipe_names
 from asa_live.train.trainer import TrainingInterrupted, run_training
 
@@ -38,6 +39,8 @@ _EPILOG = """examples:
   asa-live-train --recipe paper-3layer --data tonic --data-root ~/data/tonic
   asa-live-train --recipe streaming --data synthetic --out-dir runs/stream
   asa-live-train --recipe streaming --out-dir runs/stream --resume      # after Ctrl-C
+  asa-live-train --recipe finetune --init models/gesture-3layer-asa.safetensors \
+      --data folder --data-root my-gestures --out-dir runs/mine         # your own gestures
   asa-live-train --recipe paper-3layer --attention none --print-config
   torchrun --nproc-per-node=4 -m asa_live.train.cli --recipe paper-3layer --data ibm ...
 
@@ -81,15 +84,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         for f in dataclasses.fields(TrainConfig)
         if f.name != "recipe" and getattr(args, f.name, None) is not None
     }
-    if args.resume and not args.config and "out_dir" in changes:
-        saved = Path(changes["out_dir"]) / "config.json"
+    resumed = False
+    if args.resume and not args.config:
+        saved = Path(changes.get("out_dir", base.out_dir)) / "config.json"
         if saved.exists():
             # Resuming: the saved run's settings win, then whatever was given again.
             base = TrainConfig.load(saved)
+            resumed = True
     try:
-        return base.replace(**changes)
+        cfg = base.replace(**changes)
     except TypeError as err:
         raise ConfigError(f"Invalid training options: {err}.") from None
+    # --init: the network and binning come from the checkpoint unless given here (a resumed
+    # run's config.json already holds them).
+    return adopt_init(cfg, set(changes) | (set(ADOPTED_FIELDS) if resumed else set()))
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -37,6 +37,22 @@ def _float_list(low: float, high: float) -> Callable[[str], tuple[float, ...]]:
     return convert
 
 
+def on_off(text: str) -> bool:
+    """``on`` / ``off`` (also yes/no, true/false, 1/0) -> bool."""
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, got '{text}'")
+
+
+on_off.__name__ = "on/off"
+
+#: bool fields given as ``--flag on|off`` (the others are --flag / --no-flag).
+_ON_OFF_FIELDS = frozenset({"no_gesture", "augment"})
+
+
 def _choices(*values: str) -> dict[str, Any]:
     return {"choices": list(values)}
 
@@ -57,6 +73,19 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                                      "gestures per synthetic recording"),
     "data_workers": ({"type": int_in(0, 1024)}, "processes generating / binning data "
                      "(0 = this process)"),
+    "holdout_fraction": ({"type": float_in(0.0, 1.0, high_open=True)},
+                         "folder data without trial lists: share of each class's takes held "
+                         "out for validation (at least one take of a class with >= 2 takes)"),
+    "negatives": ({"metavar": "DIR"}, "folder of recordings with no gesture in them (.aedat4, "
+                  ".aedat, .npy; labels ignored): every window trains 'no gesture'"),
+    "negative_fraction": ({"type": float_in(0.0, 1.0, high_open=True)},
+                          "share of the training items drawn from --negatives"),
+    "augment": ({"type": on_off, "metavar": "on|off"}, "event-level augmentation of the "
+                "training data (mirror, scale, shift, time stretch, polarity, noise, hot pixels)"),
+    "augment_fraction": ({"type": float_in(0.0, 1.0)}, "share of the training items that "
+                         "are augmented (the rest stay as recorded)"),
+    "background": ({"metavar": "DIR"}, "folder of real recordings mixed into training samples "
+                   "as background (needs --augment on)"),
     "max_train_items": ({"type": int_in(0, _BIG)}, "use at most this many training items "
                         "(0 = all; for smoke runs)"),
     "max_test_items": ({"type": int_in(0, _BIG)}, "evaluate at most this many test segments "
@@ -66,6 +95,12 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                     "sensor width,height in pixels"),
     "downsample": ({"type": int_in(1, 1024)}, "pixel blocks summed into one input pixel "
                    "(4: 128x128 -> 32x32)"),
+    "init": ({"metavar": "CKPT"}, "start from this checkpoint's weights (a new output layer "
+             "when the classes differ); network and binning come from it"),
+    "no_gesture": ({"type": on_off, "metavar": "on|off"}, "a 'no gesture' output trained on "
+                   "the windows outside gestures (stream mode)"),
+    "no_gesture_grace_ms": ({"type": float_in(0.0, 1e7)}, "no loss this long before each "
+                            "gesture onset and after each end, ms"),
     "arch": (_choices("3layer", "5layer"), "network: the paper's 3-layer LIF or 5-layer PLIF"),
     "attention": (_choices("asa", "none"), "ASA attention on, or the baseline without it"),
     "channels": ({"type": _int_list(1, 65_536), "metavar": "C1,C2,..."},
@@ -95,6 +130,8 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "lr": ({"type": float_in(0.0, 10.0, low_open=True)}, "Adam learning rate"),
     "weight_decay": ({"type": float_in(0.0, 10.0)}, "Adam weight decay"),
     "lr_min": ({"type": float_in(0.0, 10.0)}, "final learning rate of the cosine schedule"),
+    "head_lr_scale": ({"type": float_in(0.0, 1e4, low_open=True)},
+                      "the output layer's learning rate is --lr times this"),
     "schedule": (_choices("cosine", "constant"), "learning-rate schedule over the epochs"),
     "grad_clip": ({"type": float_in(0.0, 1e9)}, "gradient-norm clip (0 = none)"),
     "seed": ({"type": int_in(0, 2**32 - 1)}, "seed of every random draw of the run"),
@@ -124,9 +161,20 @@ def _show(value: Any) -> str:
     return "the model's" if value is None else str(value)
 
 
+_MODEL_FIELDS = frozenset({"channels", "hidden", "dropout", "reduction", "lam"})
+
+
+def _show_field(name: str, value: Any) -> str:
+    if name in _ON_OFF_FIELDS:
+        return "on" if value else "off"
+    if value is None and name not in _MODEL_FIELDS:
+        return "none"
+    return _show(value)
+
+
 def recipe_default(name: str) -> str:
     """``default: X`` when every recipe agrees, else each recipe's value."""
-    values = {r: _show(getattr(RECIPES[r], name)) for r in recipe_names()}
+    values = {r: _show_field(name, getattr(RECIPES[r], name)) for r in recipe_names()}
     if len(set(values.values())) == 1:
         return f"default: {next(iter(values.values()))}"
     return "default: the recipe's value; " + ", ".join(f"{r} {v}" for r, v in values.items())
@@ -141,7 +189,7 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
         kwargs, text = FIELD_OPTIONS[f.name]
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{text} ({recipe_default(f.name)})".replace("%", "%%")
-        if f.type in ("bool", bool):
+        if f.type in ("bool", bool) and f.name not in _ON_OFF_FIELDS:
             group.add_argument(flag, dest=f.name, default=None, help=help_text,
                                action=argparse.BooleanOptionalAction)  # fmt: skip
         else:

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from asa_live.classes import NUM_GESTURE_CLASSES
+from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
 from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.model.checkpoint import load_checkpoint
 from asa_live.model.config import BinningConfig
@@ -169,12 +169,13 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
             "model": ckpt.model_config.to_dict(),
             "epoch": ckpt.provenance.get("epoch"),
             "data": split.description,
+            "classes": list(ckpt.class_names),
         }
         if args.protocol in ("paper", "both"):
             entry["paper"] = paper_protocol(
                 ckpt.model, split.sequences, clip_windows=args.clip_windows,
                 num_clips=args.test_clips, batch_size=args.batch_size, device=device,
-                max_segments=args.max_test_items,
+                max_segments=args.max_test_items, readout=readout,
             )  # fmt: skip
         if args.protocol in ("stream", "both"):
             entry["stream"] = streaming_protocol(
@@ -196,7 +197,9 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
         chosen = {k: v[proto] for k, v in results.items() if proto in v}
         if not chosen:
             continue
+        names = next(iter(results.values())).get("classes") or GESTURE_CLASSES
         written.append(plots.plot_confusion(chosen, out / f"confusion_{proto}.png",
+                                            class_names=names,
                                             title=f"Confusion matrix ({proto} protocol)"))  # fmt: skip
         written.append(plots.plot_layer_rates(chosen, out / f"firing_rates_{proto}.png",
                                               title=f"Firing rate per layer ({proto} protocol)"))  # fmt: skip

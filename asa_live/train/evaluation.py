@@ -46,7 +46,7 @@ from asa_live.model.metrics import (
     msp_score,
 )
 from asa_live.model.readout import Readout
-from asa_live.train.data import ClipDataset, LabelledSequence
+from asa_live.train.data import ClipDataset, LabelledSequence, grace_windows, stream_targets
 from asa_live.train.loop import autocast_context, evaluate_clips, unwrap
 
 __all__ = [
@@ -279,10 +279,12 @@ def streaming_protocol(
     layer_total = None
     total_windows = 0
     streams, negatives = [], []
+    hits_all: list[np.ndarray] = []
     for seq, run in zip(sequences, runs, strict=True):
         spikes = torch.from_numpy(run["output_spikes"])[None]
         scores = readout.scores(spikes)[0]  # [T, C_out]
         pred = readout.decide(scores).class_id  # -1: no gesture
+        hits_all.append(_all_window_hits(pred, seq, window_us))
         if len(seq.segments):
             streams.append((scores, seq.window_labels))
         else:
@@ -332,6 +334,9 @@ def streaming_protocol(
         "window_accuracy_after_grace": float((pred[grace] == label[grace]).mean())
         if grace.any()
         else float("nan"),
+        "window_accuracy_with_no_gesture": float(np.concatenate(hits_all).mean())
+        if readout.background and sum(h.size for h in hits_all)
+        else None,
         "onset_latency_ms": {
             "median": median,
             "mean_found": float(np.mean(found)) if found else None,
@@ -349,6 +354,21 @@ def streaming_protocol(
     if layer_total is not None:
         out.update(firing_summary(layer_total, net.layer_neurons, net.layer_names, total_windows))
     return out
+
+
+def _all_window_hits(pred: np.ndarray, seq: LabelledSequence, window_us: int) -> np.ndarray:
+    """Per scored window, whether the decision is right, "no gesture" windows included.
+
+    The windows the training targets score (asa_live.train.data.targets, 300 ms grace): a
+    gesture window is right when its class is decided, a "no gesture" window when the decision
+    abstains (-1); the grace windows around each gesture are left out.
+    """
+    sentinel = np.iinfo(np.int64).max
+    target = stream_targets(seq.window_labels, seq.segments, background=sentinel,
+                            grace=grace_windows(300.0, window_us))  # fmt: skip
+    scored = target >= 0
+    want = np.where(target == sentinel, -1, target)
+    return (pred == want)[scored]
 
 
 def _fpr_at_tpr(scores: np.ndarray, positive: np.ndarray, tpr: float = 0.95) -> float | None:

@@ -60,6 +60,19 @@ class TrainConfig:
     synth_gestures_per_recording: int = NUM_GESTURE_CLASSES
     #: Worker processes for generating / binning data (0 = in the main process).
     data_workers: int = 2
+    #: "folder" data: share of each class's takes held out for validation when the folder
+    #: has no trial lists (at least one take of every class with >= 2 takes).
+    holdout_fraction: float = 0.2
+    #: Recordings whose every window is "no gesture" (any format open_source reads), drawn in
+    #: ``negative_fraction`` of the training items (stream mode).
+    negatives: str | None = None
+    negative_fraction: float = 0.2
+    #: Event-level augmentation (asa_live.events.augment, AugmentConfig defaults) in the
+    #: training data path, and a folder of real recordings mixed in as background.
+    augment: bool = False
+    #: Share of the training items that are augmented (the rest stay as recorded).
+    augment_fraction: float = 1.0
+    background: str | None = None
     #: Use at most this many training items (0 = all); handy for smoke runs.
     max_train_items: int = 0
     max_test_items: int = 0
@@ -68,6 +81,14 @@ class TrainConfig:
     sensor_size: tuple[int, int] = (128, 128)
     downsample: int = 4
     # ---- model (fields of asa_live.model.ModelConfig; None = that class's default) ----
+    #: Start from this checkpoint's weights (the output layer is new when the class list
+    #: differs or a background output is added); the network must have the same shape.
+    init: str | None = None
+    #: A "no gesture" output after the gesture classes (stream mode): windows outside any
+    #: gesture are trained towards it, except ``no_gesture_grace_ms`` before each onset and
+    #: after each end (a gesture eases in and out: no loss there).
+    no_gesture: bool = False
+    no_gesture_grace_ms: float = 300.0
     arch: str = "3layer"
     attention: str = "asa"
     channels: tuple[int, ...] | None = None
@@ -99,6 +120,9 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 1e-4
     lr_min: float = 1e-6
+    #: The output layer's learning rate is ``lr * head_lr_scale`` (fine-tuning: a fresh
+    #: output layer learns fast while the trained features below move slowly).
+    head_lr_scale: float = 1.0
     #: "cosine" (to lr_min over all epochs) or "constant".
     schedule: str = "cosine"
     grad_clip: float = 0.0
@@ -129,7 +153,8 @@ class TrainConfig:
     # ------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
         checks = [
-            (self.data in ("synthetic", "ibm", "tonic"), "data must be synthetic, ibm or tonic"),
+            (self.data in ("synthetic", "ibm", "tonic", "folder"),
+             "data must be synthetic, ibm, tonic or folder"),
             (self.mode in ("clip", "stream"), "mode must be clip or stream"),
             (self.stream_loss in ("window", "segment"), "stream_loss must be window or segment"),
             (self.schedule in ("cosine", "constant"), "schedule must be cosine or constant"),
@@ -143,7 +168,12 @@ class TrainConfig:
             (self.bptt_chunks >= 1 and self.segments_per_sample >= 1, "bptt counts must be >= 1"),
             (self.burn_in_windows >= 0, "burn_in_windows must be >= 0"),
             (self.test_clips >= 1, "test_clips must be >= 1"),
-        ]
+            (0.0 <= self.holdout_fraction < 1.0, "holdout_fraction must be in [0, 1)"),
+            (0.0 <= self.negative_fraction < 1.0, "negative_fraction must be in [0, 1)"),
+            (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
+            (self.head_lr_scale > 0, "head_lr_scale must be positive"),
+            (0.0 <= self.augment_fraction <= 1.0, "augment_fraction must be in [0, 1]"),
+        ]  # fmt: skip
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"Invalid training option: {message}.")
@@ -152,6 +182,21 @@ class TrainConfig:
                 f"Invalid training option: clip_windows ({self.clip_windows}) must be a multiple "
                 f"of chunk_windows ({self.chunk_windows}) in clip mode."
             )
+
+        stream_only = [
+            ("no_gesture", self.no_gesture),
+            ("augment", self.augment),
+            ("negatives", self.negatives),
+            ("background", self.background),
+        ]
+        for name, value in stream_only:
+            if value and self.mode != "stream":
+                raise ConfigError(
+                    f"Invalid training option: {name.replace('_', '-')} needs --mode stream "
+                    "(the streaming or finetune recipe)."
+                )
+        if self.background and not self.augment:
+            raise ConfigError("Invalid training option: --background needs --augment on.")
 
     # ------------------------------------------------------------------------------------
     @property
@@ -274,8 +319,42 @@ RECIPES: dict[str, TrainConfig] = {
         lr_min=5e-6,
         epochs=30,
         out_dir="runs/streaming",
+        no_gesture=True,
     ),
 }
+
+# Few-shot fine-tuning of a trained streaming model on a user's recordings folder, sized for a
+# 2-core CPU: the network (and K, the binning) come from --init; short runs (20 burn-in + 2 x
+# 30 windows), a small constant lr so the features learnt on the big dataset survive, a few
+# epochs of 48 augmented items. Measured in benchmarks/bench_teach.py.
+RECIPES["finetune"] = RECIPES["streaming"].replace(
+    recipe="finetune",
+    data="folder",
+    bptt_chunks=30,
+    segments_per_sample=2,
+    burn_in_windows=20,
+    stream_samples_per_epoch=48,
+    batch_size=8,
+    lr=3e-4,
+    lr_min=3e-4,
+    # The output layer is new: it learns 10x faster than the trained layers below it.
+    head_lr_scale=10.0,
+    schedule="constant",
+    epochs=12,
+    # Half the items augmented: on 5 takes of the 4 swipes (bench_teach.py) all items
+    # augmented gave 17 % per-window accuracy on held-out users, none 0.1 % (it learnt the
+    # takes by heart and said "no gesture" to new users), half 48 %.
+    augment=True,
+    augment_fraction=0.5,
+    no_gesture=True,
+    test_clips=3,
+    # One torch thread: these small steps (batch 8, 32x32, 16-32 channels) do not gain from a
+    # second one, and on a busy 2-core machine two threads spin: 1.6 s of CPU per step with
+    # one thread against 35 s with two, measured here under load.
+    torch_threads=1,
+    data_workers=0,
+    out_dir="runs/finetune",
+)
 
 
 def recipe_names() -> list[str]:

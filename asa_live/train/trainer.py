@@ -18,6 +18,7 @@ wait (a second Ctrl-C) keeps the last state saved, which is just as exact, only 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -29,18 +30,20 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
-from asa_live.model.checkpoint import save_checkpoint
+from asa_live.model.checkpoint import load_checkpoint, save_checkpoint
 from asa_live.model.config import BinningConfig, ModelConfig
 from asa_live.model.networks import build_model
+from asa_live.model.readout import Readout, readout_from_provenance
 from asa_live.train import ddp
-from asa_live.train.data import ClipDataset, DataConfig, DataSplit, StreamDataset, load_splits
+from asa_live.train.data import DataSplit
 from asa_live.train.devices import resolve_device, seed_everything
 from asa_live.train.evaluation import paper_protocol
+from asa_live.train.init import init_network
 from asa_live.train.loop import ChunkRunner, EpochStats, train_one_epoch, unwrap
 from asa_live.train.recipes import TrainConfig
 from asa_live.train.resume import Position, get_rng_states, set_rng_states
+from asa_live.train.run_data import load_run_data
 from asa_live.train.run_log import RunLogger, provenance
 from asa_live.train.sampling import epoch_loader
 from asa_live.train.stop import StopRequest
@@ -78,6 +81,9 @@ class _Run:
     data_desc: str
     logger: RunLogger
     stop: StopRequest
+    class_names: tuple[str, ...]
+    #: The readout stored in the checkpoints (the init checkpoint's, else a running mean).
+    readout: Readout
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "segment_accuracy": -1.0})
     saved_at: Position | None = None
@@ -143,30 +149,6 @@ def _prepare_out_dir(cfg: TrainConfig, dist_info: ddp.DistInfo, resume: bool) ->
     return out_dir
 
 
-def _load_data(cfg: TrainConfig, dist_info: ddp.DistInfo) -> tuple[DataSplit, DataSplit]:
-    """Rank 0 fills the frame cache first; the others then read it (no duplicate binning)."""
-    data_cfg = DataConfig.from_train(cfg)
-    if dist_info.is_main:
-        splits = load_splits(data_cfg)
-    ddp.barrier(dist_info)
-    if not dist_info.is_main:
-        splits = load_splits(data_cfg)
-    return splits
-
-
-def _make_dataset(cfg: TrainConfig, train_split: DataSplit) -> Dataset:
-    if cfg.mode == "clip":
-        return ClipDataset(
-            train_split.sequences, cfg.clip_windows, train=True, seed=cfg.seed,
-            max_items=cfg.max_train_items,
-        )  # fmt: skip
-    return StreamDataset(
-        train_split.sequences, cfg.stream_windows,
-        samples_per_epoch=cfg.stream_samples_per_epoch, seed=cfg.seed,
-        max_items=cfg.max_train_items,
-    )  # fmt: skip
-
-
 def _wrap(net: torch.nn.Module, cfg: TrainConfig, dist_info: ddp.DistInfo, device) -> Any:
     # One forward per BPTT segment (see ChunkRunner). find_unused_parameters: ASA's alpha, beta
     # and time-FC act only through top-k indices and never receive a gradient (paper.md).
@@ -180,19 +162,39 @@ def _wrap(net: torch.nn.Module, cfg: TrainConfig, dist_info: ddp.DistInfo, devic
     return model
 
 
+def _param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """One group, or two when the output layer learns at ``lr * head_lr_scale``."""
+    if cfg.head_lr_scale == 1.0:
+        return [{"params": list(net.parameters())}]
+    head = list(net.layers[-1].parameters())
+    ids = {id(p) for p in head}
+    body = [p for p in net.parameters() if id(p) not in ids]
+    return [{"params": body}, {"params": head, "lr": cfg.lr * cfg.head_lr_scale}]
+
+
 def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume: bool) -> _Run:
+    if cfg.recipe == "finetune" and not cfg.init:
+        raise ConfigError("The finetune recipe needs --init CKPT: the model to start from.")
     device = resolve_device(cfg.device, dist_info.local_rank)
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     out_dir = _prepare_out_dir(cfg, dist_info, resume)
     seed_everything(cfg.seed)
-    train_split, test_split = _load_data(cfg, dist_info)
-    data_desc = f"{train_split.description}; {test_split.description}"
+    data = load_run_data(cfg, dist_info)
     if dist_info.is_main:
-        log.info("data: %s", data_desc)
-    net = build_model(ModelConfig(num_classes=NUM_GESTURE_CLASSES, **cfg.model_overrides()))
+        log.info("data: %s", data.description)
+    net = build_model(ModelConfig(num_classes=data.num_outputs, **cfg.model_overrides()))
+    readout = Readout(kind="mean", windows=cfg.readout_windows)
+    if cfg.init:
+        message = init_network(net, cfg.init, data.class_names, data.background is not None)
+        # The init's readout kind and memory, not its calibration: that was fitted to its head.
+        old = readout_from_provenance(load_checkpoint(cfg.init).provenance)
+        readout = Readout(kind=old.kind, windows=old.windows, decay=old.decay)
+        if dist_info.is_main:
+            log.info("%s", message)
+    readout = dataclasses.replace(readout, background=data.background is not None)
     net = net.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.Adam(_param_groups(net, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=cfg.epochs, eta_min=cfg.lr_min
@@ -204,8 +206,9 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
         cfg=cfg, dist=dist_info, device=device, out_dir=out_dir,
         model=_wrap(net, cfg, dist_info, device), optimizer=optimizer, scheduler=scheduler,
         scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
-        dataset=_make_dataset(cfg, train_split), test_split=test_split, data_desc=data_desc,
+        dataset=data.dataset, test_split=data.test, data_desc=data.description,
         logger=RunLogger(out_dir, dist_info.is_main, cfg.tensorboard), stop=stop,
+        class_names=data.class_names, readout=readout,
     )  # fmt: skip
 
 
@@ -311,8 +314,9 @@ def _train_epoch(run: _Run, epoch: int, position: Position) -> dict[str, Any]:
         total = min(total, cfg.max_steps_per_epoch)
     bar = None
     if run.dist.is_main and cfg.progress:
-        bar = tqdm(total=total, initial=position.batch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   dynamic_ncols=True)  # fmt: skip
+        # One bar over the whole run's steps, so its ETA is the run's (evaluations aside).
+        bar = tqdm(total=cfg.epochs * total, initial=epoch * total + position.batch,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)  # fmt: skip
     stats = train_one_epoch(
         run.model, loader, run.optimizer, cfg, run.device, scaler=run.scaler, progress=bar,
         max_steps=cfg.max_steps_per_epoch, stats=EpochStats.from_sums(position.stats),
@@ -338,11 +342,12 @@ def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) 
     """Paper protocol on the test split (when due), log row, last/best checkpoints (rank 0)."""
     cfg = run.cfg
     evaluate_now = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
-    if run.dist.is_main and evaluate_now:
+    if run.dist.is_main and evaluate_now and run.test_split.num_segments:
         result = paper_protocol(
             run.net, run.test_split.sequences, clip_windows=cfg.clip_windows,
             num_clips=cfg.test_clips, batch_size=max(1, cfg.batch_size), device=run.device,
             amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
+            readout=run.readout,
         )  # fmt: skip
         row.update(
             test_segment_acc=result["segment_accuracy"],
@@ -363,10 +368,24 @@ def _save_checkpoints(run: _Run, epoch: int, row: dict[str, Any]) -> None:
     )
     metrics = {k: v for k, v in row.items() if k != "epoch"}
     prov = provenance(cfg, epoch + 1, metrics, run.data_desc)
-    save_checkpoint(run.out_dir / "last.safetensors", run.net, binning, GESTURE_CLASSES, prov)
-    if "test_segment_acc" in row and row["test_segment_acc"] > run.best["segment_accuracy"]:
-        run.best = {"epoch": epoch + 1, "segment_accuracy": row["test_segment_acc"], **metrics}
-        save_checkpoint(run.out_dir / "best.safetensors", run.net, binning, GESTURE_CLASSES, prov)
+    prov["readout"] = _finalize_readout(run)
+    names = run.class_names
+    save_checkpoint(run.out_dir / "last.safetensors", run.net, binning, names, prov)
+    # Without a validation split (every class a single take) the last epoch is the best.
+    score = row.get("test_segment_acc")
+    no_val = not run.test_split.num_segments
+    if no_val or (score is not None and score > run.best["segment_accuracy"]):
+        run.best = {"epoch": epoch + 1, "segment_accuracy": -1.0 if no_val else score, **metrics}
+        save_checkpoint(run.out_dir / "best.safetensors", run.net, binning, names, prov)
+
+
+def _finalize_readout(run: _Run) -> dict[str, Any]:
+    """The readout the checkpoint stores (what asa-live and asa-live-eval use).
+
+    The one place where a calibration of the "no gesture" decision (temperature, threshold,
+    fitted on ``run.test_split``, the validation split) adds its fields.
+    """
+    return run.readout.to_spec()
 
 
 def _ranks_in_sync(net: torch.nn.Module, dist_info: ddp.DistInfo) -> bool:

@@ -23,7 +23,7 @@ def test_paper_3layer_matches_the_paper():
 def test_all_recipes_build_a_model_config():
     from asa_live.model.config import ModelConfig
 
-    assert set(recipe_names()) == {"paper-3layer", "paper-5layer", "streaming"}
+    assert set(recipe_names()) == {"paper-3layer", "paper-5layer", "streaming", "finetune"}
     for name in recipe_names():
         cfg = get_recipe(name)
         model = ModelConfig(**cfg.model_overrides())
@@ -31,6 +31,29 @@ def test_all_recipes_build_a_model_config():
         assert model.input_size == cfg.input_size
     assert ModelConfig(**get_recipe("paper-5layer").model_overrides()).arch == "5layer"
     assert get_recipe("streaming").chunk_windows == 1
+
+
+def test_no_gesture_and_augment_defaults_per_recipe():
+    """Paper recipes follow the paper; streaming and finetune train a "no gesture" output."""
+    assert not get_recipe("paper-3layer").no_gesture and not get_recipe("paper-5layer").no_gesture
+    assert get_recipe("streaming").no_gesture and get_recipe("finetune").no_gesture
+    assert get_recipe("finetune").augment and not get_recipe("streaming").augment
+    args = build_train_parser().parse_args(
+        ["--recipe", "streaming", "--no-gesture", "off", "--augment", "on"]
+    )
+    cfg = config_from_args(args)
+    assert cfg.no_gesture is False and cfg.augment is True
+
+
+def test_stream_only_options_refuse_clip_mode(capsys):
+    from asa_live.train.cli import main
+
+    for extra in (["--no-gesture", "on"], ["--augment", "on"], ["--negatives", "x"]):
+        assert main(["--recipe", "paper-3layer", *extra, "--print-config"]) == 2
+        assert "needs --mode stream" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--recipe", "streaming", "--no-gesture", "maybe"])
+    assert exit_info.value.code == 2 and "on or off" in capsys.readouterr().err
 
 
 def test_every_field_is_an_option_and_overrides_apply():

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from asa_live.model.checkpoint import load_checkpoint
-from asa_live.train import trainer
+from asa_live.train import run_data, trainer
 from asa_live.train.data import StreamDataset
 from asa_live.train.train_state import load_train_state
 from asa_live.train.trainer import TrainingInterrupted, run_training
@@ -136,7 +136,7 @@ def test_ctrl_c_while_the_data_is_generated_quits_at_once(resume_base_cfg, tmp_p
     def generating(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer, "load_splits", generating)
+    monkeypatch.setattr(run_data, "load_splits", generating)
     with pytest.raises(TrainingInterrupted, match="without --resume"):
         run_training(cfg)
     assert not (tmp_path / "run" / "train_state.safetensors").exists()

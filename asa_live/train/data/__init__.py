@@ -11,7 +11,12 @@ Modules, one job each:
   asa_live.events, the readers of the live path);
 * :mod:`.splits` - picks the loader for ``--data`` / ``--data-root``;
 * :mod:`.pool` - worker processes for binning;
-* :mod:`.datasets` - clip sampling, :class:`ClipDataset`, :class:`StreamDataset`.
+* :mod:`.datasets` - clip sampling, :class:`ClipDataset`, :class:`StreamDataset`;
+* :mod:`.targets` - per-window targets with a "no gesture" output;
+* :mod:`.recordings` - :class:`EventRecording`, whole recordings as events in memory;
+* :mod:`.folder` - a recordings folder (classes.txt) split into train / validation;
+* :mod:`.negatives` - recordings with no gesture (``--negatives``);
+* :mod:`.event_stream` - :class:`EventStreamDataset`, augmented runs binned per item.
 """
 
 from asa_live.train.data.cache import CACHE_FORMAT, FrameCache, file_identity
@@ -23,16 +28,26 @@ from asa_live.train.data.datasets import (
     even_clip_starts,
     random_crop,
 )
+from asa_live.train.data.event_stream import EventStreamDataset
+from asa_live.train.data.folder import FolderData, load_folder
 from asa_live.train.data.frames import bin_recording, bin_to_grid
 from asa_live.train.data.ibm import load_ibm_split
+from asa_live.train.data.negatives import load_negatives
+from asa_live.train.data.recordings import EventRecording, read_events, to_sequence
 from asa_live.train.data.sequences import (
     SEGMENT_DTYPE,
     DataSplit,
     LabelledSequence,
     segments_of,
 )
-from asa_live.train.data.splits import detect_layout, load_split, load_splits
+from asa_live.train.data.splits import (
+    detect_layout,
+    load_split,
+    load_splits,
+    load_train_recordings,
+)
 from asa_live.train.data.synthetic import TEST_SEED_BASE, TRAIN_SEED_BASE, make_synthetic_split
+from asa_live.train.data.targets import grace_windows, stream_targets
 from asa_live.train.data.tonic import load_tonic_split, read_tonic_npy
 
 __all__ = [
@@ -44,6 +59,9 @@ __all__ = [
     "ClipDataset",
     "DataConfig",
     "DataSplit",
+    "EventRecording",
+    "EventStreamDataset",
+    "FolderData",
     "FrameCache",
     "LabelledSequence",
     "StreamDataset",
@@ -53,7 +71,14 @@ __all__ = [
     "detect_layout",
     "even_clip_starts",
     "file_identity",
+    "grace_windows",
+    "load_folder",
     "load_ibm_split",
+    "load_negatives",
+    "load_train_recordings",
+    "read_events",
+    "stream_targets",
+    "to_sequence",
     "load_split",
     "load_splits",
     "load_tonic_split",

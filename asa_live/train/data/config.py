@@ -17,7 +17,7 @@ from asa_live.train.recipes import TrainConfig
 __all__ = ["DATA_KINDS", "DataConfig"]
 
 #: Values of ``--data``.
-DATA_KINDS = ("synthetic", "ibm", "tonic")
+DATA_KINDS = ("synthetic", "ibm", "tonic", "folder")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,11 @@ class DataConfig:
     synth_test_per_class: int = 20
     synth_duration_ms: int = 2000
     synth_gestures_per_recording: int = NUM_GESTURE_CLASSES
+    #: "folder" data: share of each class's takes held out when there are no trial lists.
+    holdout_fraction: float = 0.2
+    #: How recordings of another resolution are mapped onto ``sensor_size`` (the live path's).
+    adapt_mode: str = "crop_scale"
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.data not in DATA_KINDS:
@@ -68,6 +73,8 @@ class DataConfig:
             synth_test_per_class=cfg.synth_test_per_class,
             synth_duration_ms=cfg.synth_duration_ms,
             synth_gestures_per_recording=cfg.synth_gestures_per_recording,
+            holdout_fraction=cfg.holdout_fraction,
+            seed=cfg.seed,
         )
 
     @classmethod
@@ -77,5 +84,6 @@ class DataConfig:
             window_us=binning.window_us,
             sensor_size=tuple(binning.sensor_size),
             downsample=binning.downsample,
+            adapt_mode=binning.adapt_mode,
             **fields,
         )

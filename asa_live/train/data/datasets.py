@@ -19,6 +19,7 @@ from torch.utils.data import Dataset
 
 from asa_live.errors import InputFileError
 from asa_live.train.data.sequences import LabelledSequence, segments_of
+from asa_live.train.data.targets import stream_targets
 
 __all__ = ["ClipDataset", "StreamDataset", "crop", "even_clip_starts", "random_crop"]
 
@@ -102,7 +103,10 @@ class StreamDataset(Dataset):
     Each item starts at a random window of a random sequence (seeded by seed, epoch, index).
     Starts are drawn so that the run ends inside or right after a labelled gesture more often
     than it would by chance: gaps carry no loss, so runs that are all gap would waste compute.
-    Labels are ``-1`` where no gesture is labelled (and in the zero padding past the end).
+    Labels are ``-1`` where no gesture is labelled (and in the zero padding past the end);
+    with a ``background`` output they are the targets of asa_live.train.data.targets
+    (background outside gestures, no loss in the grace spans). ``negatives``: sequences with no
+    gesture, drawn for a share ``negative_fraction`` of the items, every window background.
     """
 
     def __init__(
@@ -113,6 +117,10 @@ class StreamDataset(Dataset):
         samples_per_epoch: int = 0,
         seed: int = 0,
         max_items: int = 0,
+        background: int | None = None,
+        grace: int = 0,
+        negatives: Sequence[LabelledSequence] = (),
+        negative_fraction: float = 0.0,
     ) -> None:
         self.sequences = [s for s in sequences if len(s.segments)]
         if max_items:
@@ -120,6 +128,13 @@ class StreamDataset(Dataset):
         if not self.sequences:
             raise InputFileError("The dataset holds no labelled gesture segment to train on.")
         self.run_windows = run_windows
+        self.targets = [
+            stream_targets(s.window_labels, s.segments, background=background, grace=grace)
+            for s in self.sequences
+        ]
+        self.negatives = list(negatives) if background is not None else []
+        self.negative_fraction = negative_fraction if self.negatives else 0.0
+        self.background = background
         self.segments = segments_of(self.sequences)
         self.samples_per_epoch = samples_per_epoch or len(self.segments)
         self.seed = seed
@@ -133,6 +148,8 @@ class StreamDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.negative_fraction and rng.random() < self.negative_fraction:
+            return self._negative(rng)
         # Pick a gesture, then a start such that the run overlaps it; the start may lie in the
         # previous gesture or the gap before, so the net learns to switch classes mid-stream.
         seq_i, _, seg_start, seg_end = self.segments[int(rng.integers(len(self.segments)))]
@@ -142,6 +159,14 @@ class StreamDataset(Dataset):
         start = int(rng.integers(lo, hi + 1))
         x = crop(seq.frames, start, self.run_windows)
         labels = np.full(self.run_windows, -1, dtype=np.int64)
-        part = seq.window_labels[start : start + self.run_windows]
+        part = self.targets[seq_i][start : start + self.run_windows]
         labels[: len(part)] = part
+        return torch.from_numpy(x), torch.from_numpy(labels)
+
+    def _negative(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        seq = self.negatives[int(rng.integers(len(self.negatives)))]
+        start = int(rng.integers(0, max(1, seq.num_windows - self.run_windows + 1)))
+        x = crop(seq.frames, start, self.run_windows)
+        labels = np.full(self.run_windows, -1, dtype=np.int64)
+        labels[: min(self.run_windows, seq.num_windows - start)] = self.background
         return torch.from_numpy(x), torch.from_numpy(labels)

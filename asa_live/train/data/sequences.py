@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asa_live.classes import GESTURE_CLASSES
+
 __all__ = [
     "SEGMENT_DTYPE",
     "DataSplit",
@@ -55,10 +57,13 @@ class LabelledSequence:
 
 @dataclass
 class DataSplit:
-    """One split: the sequences, and a description for logs and the model card."""
+    """One split: the sequences, a description for logs and the model card, and the names of
+    the gesture classes its class ids index (the 11 DVS128 Gesture classes unless a recordings
+    folder names its own)."""
 
     sequences: list[LabelledSequence]
     description: str
+    class_names: tuple[str, ...] = GESTURE_CLASSES
 
     @property
     def num_segments(self) -> int:

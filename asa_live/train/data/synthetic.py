@@ -22,7 +22,13 @@ from asa_live.train.data.frames import bin_recording
 from asa_live.train.data.pool import map_jobs
 from asa_live.train.data.sequences import DataSplit, sequence_from_arrays
 
-__all__ = ["TEST_SEED_BASE", "TRAIN_SEED_BASE", "make_synthetic_split", "recordings_for"]
+__all__ = [
+    "TEST_SEED_BASE",
+    "TRAIN_SEED_BASE",
+    "make_synthetic_split",
+    "recording_plan",
+    "recordings_for",
+]
 
 TRAIN_SEED_BASE = 0
 TEST_SEED_BASE = 100_000
@@ -69,6 +75,25 @@ def recordings_for(per_class: int, gestures_per_recording: int) -> int:
     return max(1, math.ceil(per_class * NUM_GESTURE_CLASSES / gestures_per_recording))
 
 
+def recording_plan(
+    *, train: bool, num_recordings: int, gestures_per_recording: int
+) -> list[tuple[list[int], int]]:
+    """``(class_ids, seed)`` of each recording of a split.
+
+    A recording's gestures cycle through the classes in an order shuffled by its seed, so
+    every class appears equally often overall.
+    """
+    base = TRAIN_SEED_BASE if train else TEST_SEED_BASE
+    n = NUM_GESTURE_CLASSES
+    plan = []
+    for i in range(num_recordings):
+        seed = base + i
+        order = np.random.default_rng(seed).permutation(n)
+        start = (i * gestures_per_recording) % n
+        plan.append(([int(order[(start + j) % n]) for j in range(gestures_per_recording)], seed))
+    return plan
+
+
 def make_synthetic_split(
     cfg: DataConfig,
     *,
@@ -83,14 +108,9 @@ def make_synthetic_split(
     """
     base = TRAIN_SEED_BASE if train else TEST_SEED_BASE
     generator_hash = _synth_source_hash()
-    jobs = []
-    n = NUM_GESTURE_CLASSES
-    for i in range(num_recordings):
-        seed = base + i
-        order = np.random.default_rng(seed).permutation(n)
-        start = (i * gestures_per_recording) % n
-        class_ids = [int(order[(start + j) % n]) for j in range(gestures_per_recording)]
-        jobs.append((class_ids, seed, cfg, generator_hash))
+    plan = recording_plan(train=train, num_recordings=num_recordings,
+                          gestures_per_recording=gestures_per_recording)  # fmt: skip
+    jobs = [(class_ids, seed, cfg, generator_hash) for class_ids, seed in plan]
     results = map_jobs(_make_recording, jobs, cfg.data_workers)
     sequences = [sequence_from_arrays(name, a, cfg.window_us) for name, a in results]
     split = DataSplit(sequences, "")

@@ -1,0 +1,172 @@
+"""Few-shot fine-tuning ("teach"): accuracy against takes per class, and its cost.
+
+Part 1 (new classes): the 4 hand swipes (asa_live.classes.SWIPE_CLASSES), synthetic. Training
+takes come from "users" (generator seeds) 300000.. - one recording per take set, each holding
+every swipe once in a shuffled order with idle gaps; the test users are seeds 390000.., never
+trained on. For each number of takes per class (1, 3, 5, 10), ``asa-live-train --recipe
+finetune --init <base>`` runs on a recordings folder (trials_to_train.txt = the training users,
+trials_to_test.txt = the test users), then ``last.safetensors`` (not "best": that would pick an
+epoch on the test users) is scored on the test users with the streaming protocol: per-window
+accuracy after onset (300 ms grace), the checkpoint's readout and decision (a "no gesture"
+window inside a gesture counts as wrong).
+
+Part 2 (a shifted domain): the 11 DVS128-Gesture classes under a robustness condition
+(asa_live.events.robustness, default scale_0.7), which the base model handles poorly: the base
+model, then the same after fine-tuning on 5 takes per class recorded under that condition.
+
+Fine-tuning time is wall-clock and CPU time of the process (the build machine is shared: wall
+time depends on the load; the CPU seconds do not). Target: 5 takes of 4 classes in <= 5 min on
+the 2-core CPU.
+
+    .venv/bin/python benchmarks/bench_teach.py          # everything: 5 fine-tunings of ~100 CPU-s
+    .venv/bin/python benchmarks/bench_teach.py --takes 5 --skip-domain
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asa_live.classes import GESTURE_CLASSES, SWIPE_CLASSES
+from asa_live.events.aedat4 import write_aedat4
+from asa_live.events.ibm import write_labels_csv
+from asa_live.events.robustness import ROBUSTNESS_CONDITIONS
+from asa_live.model.checkpoint import load_checkpoint
+from asa_live.synth import SYNTH_CLASSES, generate_recording
+from asa_live.train.cli import main as train_main
+from asa_live.train.data import DataConfig, load_folder, to_sequence
+from asa_live.train.evaluation import streaming_protocol
+
+BASE = "models/gesture-3layer-asa.safetensors"
+TRAIN_SEED, TEST_SEED = 300_000, 390_000
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _session(names, seed, condition, gesture_ms, randomize):
+    """One recording of every class once (shuffled), labels renumbered to ``names``."""
+    order = list(range(len(names)))
+    np.random.default_rng(seed).shuffle(order)
+    ids = [SYNTH_CLASSES.index(names[i]) for i in order]
+    events, labels = generate_recording(
+        ids, seed, gesture_duration_us=gesture_ms * 1000, gap_us=900_000, randomize=randomize
+    )
+    labels["class_id"] = np.array(order)
+    if condition is not None:
+        events, labels = ROBUSTNESS_CONDITIONS[condition](events, labels, seed)
+    return events, labels
+
+
+def make_folder(root: Path, names, takes, tests, condition=None, gesture_ms=1500, randomize=0):
+    """A recordings folder: ``takes`` training sessions and ``tests`` test sessions."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "classes.txt").write_text("\n".join(names) + "\n")
+    lists = {"trials_to_train.txt": [], "trials_to_test.txt": []}
+    for i in range(takes + tests):
+        train = i < takes
+        seed = TRAIN_SEED + i if train else TEST_SEED + i - takes
+        events, labels = _session(names, seed, condition, gesture_ms, randomize)
+        name = f"user{seed}.aedat4"
+        write_aedat4(root / name, events, (128, 128))
+        write_labels_csv(root / f"user{seed}_labels.csv", labels, num_classes=len(names))
+        lists["trials_to_train.txt" if train else "trials_to_test.txt"].append(name)
+    for fname, entries in lists.items():
+        (root / fname).write_text("\n".join(entries) + "\n")
+    return root
+
+
+def score(model_path, folder) -> dict:
+    """Streaming protocol on the folder's test sessions (per-window accuracy after onset)."""
+    ckpt = load_checkpoint(model_path)
+    cfg = DataConfig.from_binning(ckpt.binning, data="folder", data_root=str(folder))
+    seqs = [to_sequence(r, cfg) for r in load_folder(cfg).val]
+    res = streaming_protocol(ckpt.model, seqs, readout=ckpt.readout)
+    return {
+        "window_acc_after_onset": res["window_accuracy_after_grace"],
+        "window_acc": res["window_accuracy"],
+        "idle_no_gesture": res["no_gesture"]["idle_gap_no_gesture_fraction"],
+        "onset_latency_ms_median": res["onset_latency_ms"]["median"],
+    }
+
+
+def finetune(folder, out, extra) -> dict:
+    t0, c0 = time.perf_counter(), _cpu_s()
+    code = train_main(["--recipe", "finetune", "--init", BASE, "--data-root", str(folder),
+                       "--out-dir", str(out), "--no-tensorboard", "--no-progress",
+                       "--eval-every", "1000", *extra])  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"fine-tuning failed with exit code {code}")
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0}
+
+
+def base_on_11(folder) -> dict:
+    """The base model (11 classes, its own readout) on a folder of the 11 classes."""
+    return score(BASE, folder)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--takes", default="1,3,5,10", help="takes per class to try")
+    p.add_argument("--test-users", type=int, default=3)
+    p.add_argument("--condition", default="scale_0.7", choices=list(ROBUSTNESS_CONDITIONS))
+    p.add_argument("--skip-domain", action="store_true")
+    p.add_argument("--skip-swipes", action="store_true")
+    p.add_argument("--json", default=None)
+    p.add_argument("--extra", default="", help="more asa-live-train options, space separated")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    extra = args.extra.split()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if not args.skip_swipes:
+            for takes in [int(v) for v in args.takes.split(",")]:
+                folder = make_folder(
+                    tmp / f"sw{takes}", list(SWIPE_CLASSES), takes, args.test_users
+                )
+                cost = finetune(folder, tmp / f"run{takes}", extra)
+                row = {"part": "swipes", "takes": takes, **cost,
+                       **score(tmp / f"run{takes}" / "last.safetensors", folder)}  # fmt: skip
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        if not args.skip_domain:
+            folder = make_folder(tmp / "dom", list(GESTURE_CLASSES), 5, args.test_users,
+                                 condition=args.condition, gesture_ms=2000)  # fmt: skip
+            # one training session only because a folder needs one; the base is scored on the rest
+            clean = make_folder(tmp / "clean", list(GESTURE_CLASSES), 1, args.test_users,
+                                gesture_ms=2000)  # fmt: skip
+            rows.append({"part": "base clean", **base_on_11(clean)})
+            rows.append({"part": f"base {args.condition}", **base_on_11(folder)})
+            cost = finetune(folder, tmp / "rundom", extra)
+            rows.append({"part": f"finetuned {args.condition} (5 takes)", "takes": 5, **cost,
+                         **score(tmp / "rundom" / "last.safetensors", folder)})  # fmt: skip
+            for row in rows[-3:]:
+                print(json.dumps(row), flush=True)
+    print(
+        "\n| part | takes/class | window acc. after onset | idle -> no gesture | fine-tune wall / CPU s |"
+    )
+    print("|---|---|---|---|---|")
+    for r in rows:
+        cost = f"{r['wall_s']:.0f} / {r['cpu_s']:.0f}" if "wall_s" in r else "-"
+        idle = "-" if r.get("idle_no_gesture") is None else f"{100 * r['idle_no_gesture']:.0f} %"
+        print(f"| {r['part']} | {r.get('takes', '-')} | {100 * r['window_acc_after_onset']:.1f} % "
+              f"| {idle} | {cost} |")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
