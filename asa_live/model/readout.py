@@ -41,7 +41,7 @@ READOUT_KINDS = ("mean", "leaky")
 REASONS: tuple[str | None, ...] = (None, "background", "low_confidence", "no_output")
 REASON_NONE, REASON_BACKGROUND, REASON_LOW_CONFIDENCE, REASON_NO_OUTPUT = range(4)
 _SPEC_KEYS = ("kind", "windows", "decay", "background", "temperature", "threshold",
-              "no_output_confidence")  # fmt: skip
+              "no_output_confidence", "background_offset")  # fmt: skip
 
 
 class Decision(NamedTuple):
@@ -83,6 +83,10 @@ class Readout:
     temperature: float | None = None
     threshold: float = 0.0
     no_output_confidence: float = 0.0
+    #: Calibrated prior shift of the background output (logit units, subtracted before the
+    #: softmax): the background class sees far more training windows than any gesture, so its
+    #: raw logit is biased upwards; the offset is fitted on validation data (calibration.py).
+    background_offset: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in READOUT_KINDS:
@@ -96,6 +100,11 @@ class Readout:
         t = self.temperature
         if t is not None and not (_is_number(t) and math.isfinite(t) and t > 0):
             raise ConfigError(f"Readout temperature must be a finite number > 0, got {t!r}.")
+        b = self.background_offset
+        if not (_is_number(b) and math.isfinite(b) and -50.0 <= b <= 50.0):
+            raise ConfigError(
+                f"Readout background_offset must be a number in [-50, 50], got {b!r}."
+            )
         for name in ("threshold", "no_output_confidence"):
             value = getattr(self, name)
             if not (_is_number(value) and 0.0 <= value <= 1.0):
@@ -123,6 +132,9 @@ class Readout:
         if self.temperature is None:
             return np.clip(y, 0.0, 1.0)
         z = y / np.float32(self.temperature)
+        if self.background and self.background_offset:
+            z = z.copy()
+            z[..., -1] -= np.float32(self.background_offset)
         e = np.exp(z - z.max(-1, keepdims=True))
         return e / e.sum(-1, keepdims=True)
 

@@ -3,6 +3,7 @@ its target, and the result round-trips through a checkpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,27 @@ def test_calibrate_and_store_in_the_checkpoint(tmp_path: Path) -> None:
     ckpt = load_checkpoint(path)
     assert ckpt.readout == calibrated
     assert ckpt.provenance["readout"]["calibration"]["target_fa_per_minute"] == 0.5
+
+
+def test_background_offset_undoes_a_biased_background_output() -> None:
+    """A background logit pushed up by a constant makes the net abstain on gestures; the fitted
+    prior shift recovers them, and the negatives stay within the false-alarm target."""
+    from asa_live.model.calibration import balanced_accuracy, fit_background_offset
+
+    rng = np.random.default_rng(0)
+    n, c = 600, 4
+    labels = torch.from_numpy(rng.integers(-1, c - 1, n))
+    logits = rng.normal(0.0, 0.3, (n, c)).astype(np.float32)
+    rows = np.flatnonzero(labels.numpy() >= 0)
+    logits[rows, labels.numpy()[rows]] += 2.0  # the right gesture stands out...
+    logits[labels.numpy() < 0, -1] += 2.0  # ...and idle windows favour the background
+    logits[:, -1] += 2.5  # but the background output is biased upwards everywhere
+    scores = torch.from_numpy(logits)
+    negatives = [torch.from_numpy(logits[labels.numpy() < 0])]
+    readout = Readout(kind="mean", background=True, temperature=1.0)
+    before = balanced_accuracy(readout, scores, labels)
+    offset, threshold, rate = fit_background_offset(readout, scores, labels, negatives, 15_000, 0.5)
+    fitted = dataclasses.replace(readout, background_offset=offset, threshold=threshold)
+    assert 1.5 <= offset <= 3.5 and rate <= 0.5
+    assert balanced_accuracy(fitted, scores, labels) > before + 0.2
+    assert Readout(**fitted.to_spec()) == fitted  # stored and read back
