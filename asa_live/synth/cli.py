@@ -159,8 +159,7 @@ def _cmd_negative(args) -> None:
 
 
 def _cmd_recording(args) -> None:
-    from tqdm import tqdm
-
+    from asa_live.progress import progress_bar
     from asa_live.synth.recording import generate_recording, recording_frame_count
 
     classes = parse_classes(args.classes)
@@ -172,7 +171,7 @@ def _cmd_recording(args) -> None:
     end_us = lead_us + len(classes) * gesture_us + (len(classes) - 1) * gap_us + tail_us
     overrides = _overrides(args)
     total = recording_frame_count(end_us, overrides.get("fps", 250.0))
-    with tqdm(total=total, unit="frame", desc="rendering", disable=args.quiet) as bar:
+    with progress_bar(total=total, unit="frame", desc="rendering", disable=args.quiet) as bar:
         events, labels = generate_recording(
             classes,
             args.seed,

@@ -141,11 +141,11 @@ def _make_ibm_trial(args: tuple) -> str:
 
 
 def _run(jobs: list, fn: Callable, workers: int, progress: bool, desc: str) -> None:
-    from tqdm import tqdm
+    from asa_live.progress import progress_bar
 
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}.")
-    bar = tqdm(total=len(jobs), desc=desc, unit="file", disable=not progress)
+    bar = progress_bar(total=len(jobs), desc=desc, unit="file", disable=not progress)
     try:
         if workers == 1:
             for job in jobs:

@@ -112,6 +112,9 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "reduction": ({"type": int_in(1, 100_000)}, "r of ASA's FC over time (T -> T/r -> T)"),
     "lam": ({"type": float_in(0.0, 1.0, low_open=True)},
             "ASA's lambda: fraction of channels / time steps kept as important"),
+    "asa_mode": (_choices("chunk", "sliding"), "ASA over time: chunk (K windows per call) or "
+                 "sliding (causal, per window, over the last --asa-window windows)"),
+    "asa_window": ({"type": int_in(1, 1024)}, "sliding ASA: K, the trailing windows attended"),
     "mode": (_choices("clip", "stream"), "clip: random crops from a fresh state (the paper); "
              "stream: truncated BPTT over consecutive chunks"),
     "clip_windows": ({"type": int_in(1, 1_000_000)}, "windows per training / test clip"),
@@ -161,7 +164,7 @@ def _show(value: Any) -> str:
     return "the model's" if value is None else str(value)
 
 
-_MODEL_FIELDS = frozenset({"channels", "hidden", "dropout", "reduction", "lam"})
+_MODEL_FIELDS = frozenset({"channels", "hidden", "dropout", "reduction", "lam", "asa_window"})
 
 
 def _show_field(name: str, value: Any) -> str:

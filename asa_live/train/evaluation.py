@@ -136,9 +136,9 @@ def paper_protocol(
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False)
     bar = None
     if progress:
-        from tqdm import tqdm
+        from asa_live.progress import progress_bar
 
-        bar = tqdm(total=len(loader), desc="paper protocol", leave=False)
+        bar = progress_bar(total=len(loader), desc="paper protocol", leave=False)
     result = evaluate_clips(model, loader, device, amp=amp, progress=bar)
     if bar is not None:
         bar.close()

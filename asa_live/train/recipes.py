@@ -96,6 +96,10 @@ class TrainConfig:
     dropout: tuple[float, ...] | None = None
     reduction: int | None = None
     lam: float | None = None
+    #: ASA over time: "chunk" (K windows per call, the paper) or "sliding" (causal, per
+    #: window, over the trailing ``asa_window`` windows; chunk_windows must then be 1).
+    asa_mode: str = "chunk"
+    asa_window: int | None = None
     # ---- what the model sees -----------------------------------------------------------
     #: "clip": one random crop of ``clip_windows`` windows per sample, fresh state, loss on
     #: the mean output rate (the paper). "stream": truncated BPTT over consecutive chunks.
@@ -224,6 +228,8 @@ class TrainConfig:
             "dropout": self.dropout,
             "reduction": self.reduction,
             "lam": self.lam,
+            "asa_mode": self.asa_mode,
+            "asa_window": self.asa_window,
         }
         return {k: v for k, v in values.items() if v is not None}
 

@@ -28,13 +28,13 @@ from typing import Any
 
 import torch
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from asa_live.errors import ConfigError
 from asa_live.model.checkpoint import load_checkpoint, save_checkpoint
 from asa_live.model.config import BinningConfig, ModelConfig
 from asa_live.model.networks import build_model
 from asa_live.model.readout import Readout, readout_from_provenance
+from asa_live.progress import progress_bar
 from asa_live.train import ddp
 from asa_live.train.data import DataSplit
 from asa_live.train.devices import resolve_device, seed_everything
@@ -315,7 +315,7 @@ def _train_epoch(run: _Run, epoch: int, position: Position) -> dict[str, Any]:
     bar = None
     if run.dist.is_main and cfg.progress:
         # One bar over the whole run's steps, so its ETA is the run's (evaluations aside).
-        bar = tqdm(total=cfg.epochs * total, initial=epoch * total + position.batch,
+        bar = progress_bar(total=cfg.epochs * total, initial=epoch * total + position.batch,
                    desc=f"epoch {epoch + 1}/{cfg.epochs}", dynamic_ncols=True)  # fmt: skip
     stats = train_one_epoch(
         run.model, loader, run.optimizer, cfg, run.device, scaler=run.scaler, progress=bar,
