@@ -187,7 +187,8 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if not args.no_plots:
-        write_plots(results, out)
+        for path in write_plots(results, out):
+            print(f"plot: {path}")
     return results
 
 

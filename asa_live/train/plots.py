@@ -18,7 +18,7 @@ from asa_live.classes import GESTURE_CLASSES
 from asa_live.model.metrics import FiringRates
 from asa_live.model.plots import plot_firing_rates
 
-__all__ = ["plot_accuracy_vs_onset", "plot_confusion", "plot_layer_rates"]
+__all__ = ["plot_accuracy_vs_onset", "plot_confusion", "plot_layer_rates", "plot_training_curves"]
 
 
 def _pyplot():
@@ -125,5 +125,34 @@ def plot_accuracy_vs_onset(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Loss, accuracy and firing rate (NASFR) per epoch, from a run's log rows."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    epochs = [int(r["epoch"]) for r in history]
+
+    def series(key: str) -> tuple[list[int], list[float]]:
+        pairs = [(e, float(r[key])) for e, r in zip(epochs, history, strict=True)
+                 if r.get(key) not in (None, "")]  # fmt: skip
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    axes[0].plot(*series("train_loss"), marker=".", label="train")
+    axes[0].set_title("loss")
+    for key, name in (("train_acc", "train"), ("test_segment_acc", "held out (segments)")):
+        x, y = series(key)
+        axes[1].plot(x, [100 * v for v in y], marker=".", label=name)
+    axes[1].set_title("accuracy (%)")
+    axes[1].set_ylim(0, 101)
+    axes[2].plot(*series("test_nasfr"), marker=".", color="tab:purple")
+    axes[2].set_title("firing rate (NASFR, held out)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)

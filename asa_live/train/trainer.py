@@ -41,6 +41,7 @@ from asa_live.train.devices import resolve_device, seed_everything
 from asa_live.train.evaluation import paper_protocol
 from asa_live.train.init import init_network
 from asa_live.train.loop import ChunkRunner, EpochStats, train_one_epoch, unwrap
+from asa_live.train.plots import plot_training_curves
 from asa_live.train.recipes import TrainConfig
 from asa_live.train.resume import Position, get_rng_states, set_rng_states
 from asa_live.train.run_data import load_run_data
@@ -359,6 +360,15 @@ def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) 
     if run.dist.is_main:
         run.logger.row(row)
         _save_checkpoints(run, epoch, row)
+        _save_curves(run)
+
+
+def _save_curves(run: _Run) -> None:
+    """training_curves.png beside log.csv (loss, accuracy, firing rate per epoch)."""
+    try:
+        plot_training_curves(run.history, run.out_dir / "training_curves.png")
+    except ImportError:  # matplotlib is the optional [train] extra: log.csv still has it all
+        log.info("matplotlib is not installed: no training_curves.png")
 
 
 def _save_checkpoints(run: _Run, epoch: int, row: dict[str, Any]) -> None:

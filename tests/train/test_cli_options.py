@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_eval_evaluates_best_once_when_it_is_the_last(tiny_stream_cfg, tmp_path,
     pairs = expand_models([tiny_stream_cfg.out_dir], None)
     assert [label for label, _ in pairs] == ["run:best=last"]
     code = eval_main([
-        tiny_stream_cfg.out_dir, "--protocol", "paper", "--no-plots", "--out",
+        tiny_stream_cfg.out_dir, "--protocol", "paper", "--out",
         str(tmp_path / "eval"), "--synth-test-per-class", "1", "--synth-duration-ms", "300",
         "--data-workers", "0", "--clip-windows", "10", "--test-clips", "2",
         "--cache-dir", tiny_stream_cfg.cache_dir,
@@ -93,3 +94,7 @@ def test_eval_evaluates_best_once_when_it_is_the_last(tiny_stream_cfg, tmp_path,
     assert code == 0
     results = json.loads((tmp_path / "eval" / "results.json").read_text())
     assert list(results) == ["run:best=last"]
+    # Eval prints the paths of the plots it wrote, and they exist.
+    plots = [ln.split("plot: ", 1)[1] for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith("plot: ")]  # fmt: skip
+    assert plots and all(Path(p).is_file() for p in plots)
