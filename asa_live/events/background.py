@@ -27,7 +27,8 @@ import numpy as np
 
 from asa_live.errors import InputFileError
 from asa_live.events.adapt import SensorAdapter
-from asa_live.events.dtype import EVENT_DTYPE, empty_events
+from asa_live.events.aedat4 import aedat4_info, open_aedat4, store_to_events
+from asa_live.events.dtype import EVENT_DTYPE, empty_events, make_events
 from asa_live.events.sources import open_source
 from asa_live.events.transforms import RECORD
 
@@ -72,12 +73,12 @@ def background_activity(
     """Uniform background-activity noise: each pixel fires at ``hz_per_px``, polarity 50/50."""
     width, height = sensor_size
     t = poisson_times(hz_per_px * width * height, t_start_us, t_end_us, rng)
-    out = np.empty(len(t), EVENT_DTYPE)
-    out["t"] = t
-    out["x"] = rng.integers(0, width, len(t), dtype=np.uint16)
-    out["y"] = rng.integers(0, height, len(t), dtype=np.uint16)
-    out["p"] = rng.integers(0, 2, len(t), dtype=np.uint8)
-    return out
+    return make_events(
+        t,
+        rng.integers(0, width, len(t), dtype=np.uint16),
+        rng.integers(0, height, len(t), dtype=np.uint16),
+        rng.integers(0, 2, len(t), dtype=np.uint8),
+    )
 
 
 def hot_pixels(
@@ -98,12 +99,7 @@ def hot_pixels(
     # equal rates: the superposition is one process of count * hz, each event on a random pixel
     t = poisson_times(count * hz, t_start_us, t_end_us, rng)
     which = rng.integers(0, count, len(t))
-    out = np.empty(len(t), EVENT_DTYPE)
-    out["t"] = t
-    out["x"] = pixels[which] % width
-    out["y"] = pixels[which] // width
-    out["p"] = polarity[which]
-    return out
+    return make_events(t, pixels[which] % width, pixels[which] // width, polarity[which])
 
 
 def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -221,8 +217,6 @@ class BackgroundPool:
 
 def _time_range(path: Path) -> tuple[int, int] | None:
     if path.suffix.lower() == ".aedat4":
-        from asa_live.events.aedat4 import aedat4_info
-
         first, last = aedat4_info(path).time_range_us
         return int(first), int(last)
     first = last = None
@@ -237,8 +231,6 @@ def _time_range(path: Path) -> tuple[int, int] | None:
 def _read_span(path: Path, a_us: int, b_us: int) -> np.ndarray:
     """The events of ``path`` with ``a_us <= t < b_us``, holding no more than that span."""
     if path.suffix.lower() == ".aedat4":
-        from asa_live.events.aedat4 import open_aedat4, store_to_events
-
         recording = open_aedat4(path)
         try:
             store = recording.getEventsTimeRange(int(a_us), int(b_us))

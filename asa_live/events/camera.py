@@ -13,7 +13,6 @@ that behaves like ``dv.io.camera``; no camera is needed for the tests.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from asa_live.errors import CameraError
 from asa_live.events.aedat4 import _dv_reason, store_to_events
+from asa_live.events.camera_errors import pick_serial, usb_permission_hint
 
 __all__ = ["CameraSource", "udev_hint"]
 
@@ -30,12 +30,10 @@ _IDLE_SLEEP_S = 0.001  # a live camera delivers a batch about every millisecond 
 
 def udev_hint() -> str:
     """The permission hint appended to camera errors (Linux only)."""
-    if sys.platform.startswith("linux"):
-        return (
-            "; on Linux, also check USB permissions: install iniVation's udev rules "
-            "(https://docs.inivation.com, 'udev rules'), then unplug and replug the camera"
-        )
-    return ""
+    return usb_permission_hint(
+        "also check USB permissions: install iniVation's udev rules "
+        "(https://docs.inivation.com, 'udev rules')"
+    )
 
 
 def _serial_of(descriptor: Any) -> str:
@@ -60,7 +58,7 @@ class CameraSource:
     ) -> None:
         if camera_api is None:
             try:
-                import dv_processing as dv
+                import dv_processing as dv  # heavy native module, only loaded for a live camera
             except ImportError:
                 raise CameraError(
                     "Live cameras need dv-processing, which is not installed: "
@@ -104,12 +102,7 @@ class CameraSource:
                 "No event camera found (looked for iniVation DAVIS, DVXplorer and DVS128 "
                 f"cameras on USB): plug one in{udev_hint()}."
             )
-        if self.serial is not None and self.serial not in serials:
-            raise CameraError(
-                f"No camera with serial number '{self.serial}' (found: {', '.join(serials)}): "
-                "give one of those serials, or none to use the first camera."
-            )
-        wanted = self.serial if self.serial is not None else serials[0]
+        wanted = pick_serial(self.serial, serials)
         try:
             return api.open(self.serial) if self.serial is not None else api.open()
         except IndexError:

@@ -18,10 +18,12 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from asa_live.classes import GESTURE_CLASSES
 from asa_live.errors import AsaLiveError
 from asa_live.events.aedat4 import aedat4_info, aedat4_stream_counts
 from asa_live.events.file_source import parse_sensor_size
 from asa_live.events.formats import FORMATS, detect_format
+from asa_live.events.ibm import read_labels_csv
 from asa_live.events.sources import open_source
 from asa_live.options import Parser, int_in
 
@@ -163,9 +165,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = _format(stats, args.window_us)
             labels_path = _labels_beside(Path(args.file))
             if labels_path is not None:
-                from asa_live.classes import GESTURE_CLASSES
-                from asa_live.events.ibm import read_labels_csv
-
                 labels = read_labels_csv(labels_path)
                 names = ", ".join(GESTURE_CLASSES[int(c)] for c in labels["class_id"])
                 text += f"\nlabels        {len(labels)} gestures in {labels_path.name}: {names}"

@@ -10,7 +10,6 @@ this is tested against a fake; with no Prophesee camera here, the real device pa
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -18,18 +17,14 @@ from typing import Any
 import numpy as np
 
 from asa_live.errors import CameraError
+from asa_live.events.camera_errors import pick_serial, usb_permission_hint
 from asa_live.events.prophesee import from_eventcv_columns
 
 __all__ = ["PropheseeCameraSource"]
 
 
 def _hint() -> str:
-    if sys.platform.startswith("linux"):
-        return (
-            "; on Linux, install the udev rules of neuromorphic-drivers (see its README), "
-            "then unplug and replug the camera"
-        )
-    return ""
+    return usb_permission_hint("install the udev rules of neuromorphic-drivers (see its README)")
 
 
 def _first_line(err: BaseException) -> str:
@@ -82,12 +77,7 @@ class PropheseeCameraSource:
                 f"No Prophesee (or other eventcv-supported) camera found on USB{why}: "
                 f"plug one in{_hint()}."
             )
-        if self.serial is not None and self.serial not in serials:
-            raise CameraError(
-                f"No camera with serial number '{self.serial}' (found: {', '.join(serials)}): "
-                "give one of those serials, or none to use the first camera."
-            )
-        wanted = self.serial if self.serial is not None else serials[0]
+        wanted = pick_serial(self.serial, serials)
         try:
             return self._api.stream(wanted, dt_ms=packet_ms)
         except (RuntimeError, OSError) as err:

@@ -28,10 +28,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from asa_live.errors import ConfigError
+from asa_live.events.aedat4 import aedat4_info, iter_aedat4, open_aedat4
 from asa_live.events.camera import CameraSource
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.formats import detect_format, open_file_source
+from asa_live.events.ibm import iter_aedat31, read_aedat31_header
 from asa_live.events.prophesee_camera import PropheseeCameraSource
+from asa_live.events.tonic_npy import TONIC_SENSOR_SIZE, _load, iter_tonic_npy
 
 __all__ = [
     "Aedat4FileSource",
@@ -71,6 +74,13 @@ class _SourceBase:
         """Stop iteration at the next packet and release the file."""
         self._closed = True
 
+    def _until_closed(self, packets: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """``packets`` until :meth:`close` is called (checked before each packet)."""
+        for packet in packets:
+            if self._closed:
+                return
+            yield packet
+
     def __enter__(self):
         return self
 
@@ -85,8 +95,6 @@ class Aedat4FileSource(_SourceBase):
     """Replay of an AEDAT4 file (dv-processing), one packet per dv event batch."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        from asa_live.events.aedat4 import aedat4_info
-
         super().__init__()
         self.path = Path(path)
         info = aedat4_info(self.path)  # opens once: a bad file fails here, not mid-run
@@ -95,13 +103,8 @@ class Aedat4FileSource(_SourceBase):
         self.name = self.path.name
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from asa_live.events.aedat4 import iter_aedat4, open_aedat4
-
         recording = open_aedat4(self.path)
-        for packet in iter_aedat4(self.path, recording=recording):
-            if self._closed:
-                return
-            yield packet
+        yield from self._until_closed(iter_aedat4(self.path, recording=recording))
 
 
 class IbmAedatSource(_SourceBase):
@@ -112,8 +115,6 @@ class IbmAedatSource(_SourceBase):
         path: str | os.PathLike,
         max_events_per_packet: int = 1 << 16,
     ) -> None:
-        from asa_live.events.ibm import read_aedat31_header
-
         super().__init__()
         self.path = Path(path)
         self.header = read_aedat31_header(self.path)
@@ -122,12 +123,7 @@ class IbmAedatSource(_SourceBase):
         self.max_events_per_packet = max_events_per_packet
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from asa_live.events.ibm import iter_aedat31
-
-        for packet in iter_aedat31(self.path, self.max_events_per_packet):
-            if self._closed:
-                return
-            yield packet
+        yield from self._until_closed(iter_aedat31(self.path, self.max_events_per_packet))
 
 
 class TonicNpySource(_SourceBase):
@@ -138,8 +134,6 @@ class TonicNpySource(_SourceBase):
         path: str | os.PathLike,
         packet_events: int = 1 << 16,
     ) -> None:
-        from asa_live.events.tonic_npy import TONIC_SENSOR_SIZE, _load
-
         super().__init__()
         self.path = Path(path)
         _load(self.path)  # validate now
@@ -148,12 +142,8 @@ class TonicNpySource(_SourceBase):
         self.packet_events = packet_events
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        from asa_live.events.tonic_npy import iter_tonic_npy
-
-        for packet in iter_tonic_npy(self.path, self.packet_events, self.sensor_size):
-            if self._closed:
-                return
-            yield packet
+        packets = iter_tonic_npy(self.path, self.packet_events, self.sensor_size)
+        yield from self._until_closed(packets)
 
 
 class ArraySource(_SourceBase):

@@ -31,6 +31,7 @@ from asa_live.gui.teach import install_teach
 from asa_live.gui.timeline import source_attr, source_time_range_us
 from asa_live.gui.worker import QtPipelineWorker
 from asa_live.pipeline.display import ApsFrames, compose_picture
+from asa_live.pipeline.models import load_model
 from asa_live.pipeline.runner import DEFAULT_IDLE_RESET_MS, PipelineWorker
 from asa_live.pipeline.sources import SourceSpec
 
@@ -226,8 +227,6 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str | Path) -> bool:
         """Load another checkpoint; the current source restarts with it."""
-        from asa_live.pipeline.models import load_model
-
         try:
             checkpoint = load_model(path)
         except AsaLiveError as err:

@@ -20,6 +20,23 @@ NO_GESTURE_COLOUR = QColor(140, 140, 150)
 TITLE_COLOUR = QColor(235, 235, 235)
 
 
+def panel_painter(widget: QWidget, alpha: int, radius: float) -> QPainter:
+    """A painter on ``widget`` that has drawn its translucent dark rounded background."""
+    p = QPainter(widget)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(0, 0, 0, alpha))
+    p.drawRoundedRect(QRectF(0, 0, widget.width(), widget.height()), radius, radius)
+    return p
+
+
+def sized_font(point_size: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSize(point_size)
+    font.setBold(bold)
+    return font
+
+
 class PredictionOverlay(QWidget):
     """Outcome + confidence, top-3 bars and the ground truth; drag it with the mouse."""
 
@@ -81,14 +98,8 @@ class PredictionOverlay(QWidget):
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 170))
-        p.drawRoundedRect(QRectF(0, 0, self.width(), self.height()), 8, 8)
-        big = QFont()
-        big.setPointSize(15)
-        big.setBold(True)
+        p = panel_painter(self, alpha=170, radius=8)
+        big = sized_font(15, bold=True)
         p.setFont(big)
         p.setPen(TITLE_COLOUR)
         if self.outcome is None:
@@ -107,8 +118,7 @@ class PredictionOverlay(QWidget):
         p.setFont(big)
         p.setPen(TITLE_COLOUR if out.gesture else NO_GESTURE_COLOUR)
         p.drawText(12, 30, title)
-        small = QFont()
-        small.setPointSize(9)
+        small = sized_font(9)
         p.setFont(small)
         p.setPen(QColor(190, 190, 190) if out.gesture else NO_GESTURE_COLOUR)
         p.drawText(12, 50, out.detail if out.gesture else f"{out.detail} ({out.confidence:.2f})")

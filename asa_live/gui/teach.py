@@ -17,7 +17,6 @@ GUI thread.
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,14 @@ import numpy as np
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer
 from PyQt6.QtWidgets import QDockWidget, QWidget
 
-from asa_live.errors import AsaLiveError, ConfigError, InputFileError
+from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.gui.finetune import FinetuneJob, FinetuneRunner, next_run_dir
 from asa_live.gui.teach_feed import LiveSession
 from asa_live.gui.teach_widgets import PromptOverlay, TeachForm
 from asa_live.teach.folder import (
     add_to_trial_list,
     check_folder,
+    check_writable,
     next_session_stem,
     parse_class_names,
     write_classes,
@@ -68,17 +68,6 @@ def prompt_for(session: GuidedSession, now_us: int | None) -> Prompt:
     left = math.ceil((start - now_us) / 1e6)
     title = f"{left}\u2026" if left <= 3 else "get ready"
     return Prompt(title, f"next: {take.name}  ({where})")
-
-
-def check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
-            pass
-    except OSError as err:
-        raise InputFileError(
-            f"Cannot write into '{folder}' ({err.strerror or err}): choose a writable folder."
-        ) from None
 
 
 class TeachPanel(QWidget):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PyQt6.QtGui import QColor, QFontMetrics
 from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -25,6 +25,8 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from asa_live.gui.overlay import panel_painter, sized_font
 
 GO_COLOUR = QColor(110, 220, 110)
 WAIT_COLOUR = QColor(255, 176, 32)
@@ -72,14 +74,8 @@ class PromptOverlay(QWidget):
         prompt = self.prompt
         if prompt is None:
             return
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 175))
-        p.drawRoundedRect(QRectF(0, 0, self.width(), self.height()), 12, 12)
-        big = QFont()
-        big.setPointSize(36)
-        big.setBold(True)
+        p = panel_painter(self, alpha=175, radius=12)
+        big = sized_font(36, bold=True)
         # a long class name shrinks to fit instead of being cut
         while big.pointSize() > 12 and QFontMetrics(big).horizontalAdvance(prompt.title) > (
             self.width() - 24
@@ -89,8 +85,7 @@ class PromptOverlay(QWidget):
         p.setPen(GO_COLOUR if prompt.go else WAIT_COLOUR)
         top = QRectF(10, 8, self.width() - 20, 80)
         p.drawText(top, Qt.AlignmentFlag.AlignCenter, prompt.title)
-        small = QFont()
-        small.setPointSize(13)
+        small = sized_font(13)
         p.setFont(small)
         p.setPen(QColor(225, 225, 225))
         p.drawText(

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from asa_live.errors import AsaLiveError, ConfigError, ModelFileError
 from asa_live.model.config import BinningConfig, ModelConfig
@@ -73,8 +75,6 @@ def save_checkpoint(
     ``provenance`` (data, command, epochs, metrics, ...) must be JSON-serialisable. The file is
     written to a temporary name and renamed, so a crash never leaves half a checkpoint.
     """
-    from safetensors.torch import save_file
-
     config = model.config
     names = [str(c) for c in class_names]
     if _expected_outputs(names, provenance or {}) != config.num_classes:
@@ -108,8 +108,6 @@ def save_checkpoint(
 
 def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON metadata of a checkpoint without loading its weights."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(
@@ -143,8 +141,6 @@ def read_checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model, binning, class names and provenance from ``path`` alone (eval mode)."""
-    from safetensors import safe_open
-
     path = Path(path)
     meta = read_checkpoint_metadata(path)
     try:

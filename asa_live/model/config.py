@@ -57,6 +57,16 @@ def _fail(message: str) -> None:
     raise ConfigError(message)
 
 
+def _check_keys(cls: type, data: Any, what: str) -> None:
+    """``data`` must be a dict of ``cls``'s field names (a ``what`` config from a file)."""
+    if not isinstance(data, dict):
+        _fail(f"A {what} config must be a JSON object, got {type(data).__name__}.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        _fail(f"Unknown {what} config keys {unknown}; this file needs a newer asa-live.")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a network (weights come from the checkpoint).
@@ -215,12 +225,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ConfigError``."""
-        if not isinstance(data, dict):
-            _fail(f"A model config must be a JSON object, got {type(data).__name__}.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            _fail(f"Unknown model config keys {unknown}; this file needs a newer asa-live.")
+        _check_keys(cls, data, "model")
         kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         try:
             return cls(**kwargs)
@@ -274,12 +279,7 @@ class BinningConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BinningConfig:
-        if not isinstance(data, dict):
-            _fail(f"A binning config must be a JSON object, got {type(data).__name__}.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            _fail(f"Unknown binning config keys {unknown}; this file needs a newer asa-live.")
+        _check_keys(cls, data, "binning")
         try:
             return cls(**data)
         except TypeError as err:

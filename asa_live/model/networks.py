@@ -237,43 +237,32 @@ class AsaSnn(nn.Module):
         shapes: list[tuple[int, ...]] = []
         in_shapes: list[tuple[int, ...]] = []
         in_ch = cfg.in_channels
-        if cfg.arch == "3layer":
+        three = cfg.arch == "3layer"
+        if three:
             lif = LIFParameters(cfg.v_threshold, cfg.leak, cfg.surrogate_half_width)
-            for i, out_ch in enumerate(cfg.channels):
-                in_shapes.append((in_ch, h, w))
-                if i > 0:
-                    h, w = h // 2, w // 2
-                attn = ASA(k, out_ch, cfg.reduction, cfg.lam) if use_asa else None
-                layers.append(
-                    SpikingConv(
-                        in_ch, out_ch, bias=True, pre_pool=False, post_pool=i > 0,
-                        attn=attn, neuron=LIF(lif),
-                    )
-                )  # fmt: skip
-                shapes.append((out_ch, h, w))
-                in_ch = out_ch
-            flat = in_ch * h * w
             neuron_factory = lambda: LIF(lif)  # noqa: E731
             out_features = cfg.num_classes
         else:
             plif = PLIFParameters(cfg.plif_v_threshold, cfg.plif_surrogate_alpha)
-            for i, out_ch in enumerate(cfg.channels):
-                in_shapes.append((in_ch, h, w))
-                if i > 0:
-                    h, w = h // 2, w // 2
-                attn = ASA(k, out_ch, cfg.reduction, cfg.lam) if use_asa else None
-                layers.append(
-                    SpikingConv(
-                        in_ch, out_ch, bias=False, pre_pool=i > 0, post_pool=False,
-                        attn=attn, neuron=PLIF(cfg.plif_tau0, plif),
-                    )
-                )  # fmt: skip
-                shapes.append((out_ch, h, w))
-                in_ch = out_ch
-            h, w = h // 2, w // 2  # the MaxPool2 before the fully connected head
-            flat = in_ch * h * w
             neuron_factory = lambda: PLIF(cfg.plif_tau0, plif)  # noqa: E731
             out_features = cfg.num_classes * cfg.voting
+        for i, out_ch in enumerate(cfg.channels):
+            in_shapes.append((in_ch, h, w))
+            if i > 0:
+                h, w = h // 2, w // 2
+            attn = ASA(k, out_ch, cfg.reduction, cfg.lam) if use_asa else None
+            # 3-layer: biased convs, AvgPool2 after BN; 5-layer: no bias, MaxPool2 before the conv.
+            layers.append(
+                SpikingConv(
+                    in_ch, out_ch, bias=three, pre_pool=not three and i > 0,
+                    post_pool=three and i > 0, attn=attn, neuron=neuron_factory(),
+                )
+            )  # fmt: skip
+            shapes.append((out_ch, h, w))
+            in_ch = out_ch
+        if not three:
+            h, w = h // 2, w // 2  # the MaxPool2 before the fully connected head
+        flat = in_ch * h * w
         self.head_pool = nn.MaxPool2d(2) if cfg.arch == "5layer" else None
         layers.append(SpikingLinear(flat, cfg.hidden, neuron_factory()))
         in_shapes.append((flat,))

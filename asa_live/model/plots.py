@@ -1,4 +1,4 @@
-"""Pictures of the spike metrics (matplotlib is imported inside each function)."""
+"""Pictures of the spike metrics (matplotlib is imported lazily, by :func:`_pyplot`)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,7 @@ def plot_current_distributions(
     """One panel per layer: the density of the input current X (log scale), V_th as a dashed
     line and the fraction X >= V_th in the panel title (in legend order). Several labelled distributions (e.g.
     ``{"no attention": d0, "ASA": d1}``) are overlaid for comparison. Writes a PNG to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     if isinstance(distributions, CurrentDistributions):
         distributions = {"": distributions}
     first = next(iter(distributions.values()))
@@ -67,11 +63,7 @@ def plot_current_distributions(
         fig.legend(handles=handles, loc="lower right", fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_firing_rates(
@@ -81,11 +73,7 @@ def plot_firing_rates(
 ) -> Path:
     """Grouped bars of per-layer firing rates (one group per layer, one bar per label), with
     each label's NASFR in the legend. Writes a PNG to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     if isinstance(rates, FiringRates):
         rates = {"": rates}
     first = next(iter(rates.values()))
@@ -102,8 +90,23 @@ def plot_firing_rates(
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib  # optional heavy dependency (the train extra), loaded only to draw
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (creating its folder) and free it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path

@@ -16,31 +16,30 @@ import math
 import torch
 
 
-class _BoxSpike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, half_width: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x)
-        ctx.half_width = half_width
-        return (x >= 0).to(x.dtype)
+class _SurrogateSpike(torch.autograd.Function):
+    """The Heaviside forward both spike functions share; ``width`` (a or alpha) is kept for
+    the subclass's surrogate backward."""
 
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, width: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.width = width
+        return heaviside(x)
+
+
+class _BoxSpike(_SurrogateSpike):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        a = ctx.half_width
+        a = ctx.width
         return grad_output * (x.abs() < a).to(grad_output.dtype) / (2.0 * a), None
 
 
-class _ATanSpike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x >= 0).to(x.dtype)
-
+class _ATanSpike(_SurrogateSpike):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        alpha = ctx.alpha
+        alpha = ctx.width
         grad = (alpha / 2.0) / (1.0 + (math.pi / 2.0 * alpha * x).square())
         return grad_output * grad, None
 

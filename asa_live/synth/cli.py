@@ -15,9 +15,20 @@ import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES, SWIPE_CLASSES
 from asa_live.errors import AsaLiveError, ConfigError
+from asa_live.events.aedat4 import write_aedat4
+from asa_live.events.ibm import write_aedat31, write_labels_csv
+from asa_live.events.tonic_npy import write_tonic_npy
 from asa_live.options import Parser, float_in, int_in
-from asa_live.synth.negatives import NEGATIVE_KINDS
-from asa_live.synth.recording import DEMO_SEED
+from asa_live.progress import progress_bar
+from asa_live.synth.dataset import AEDAT31_HEADER_TIME, write_ibm_dataset, write_tonic_dataset
+from asa_live.synth.figures import write_figures
+from asa_live.synth.negatives import NEGATIVE_KINDS, generate_negative
+from asa_live.synth.recording import (
+    DEMO_SEED,
+    generate_recording,
+    generate_sample,
+    recording_frame_count,
+)
 from asa_live.synth.scene import LIGHTING_TAGS
 from asa_live.synth.swipes import SYNTH_CLASSES
 
@@ -87,8 +98,6 @@ def class_list_for(out: Path, names: list[str]) -> list[str] | None:
 def write_labels(out: Path, labels: np.ndarray, class_list: list[str] | None) -> None:
     """``<stem>_labels.csv`` (IBM's format); with a class list, ids are 1-based positions in it."""
     if class_list is None:
-        from asa_live.events.ibm import write_labels_csv
-
         write_labels_csv(labels_path_for(out), labels)
         return
     out.with_name(CLASSES_FILE).write_text("".join(n + "\n" for n in class_list))
@@ -110,17 +119,10 @@ def _write_events(path: Path, events: np.ndarray) -> None:
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".aedat4":
-        from asa_live.events.aedat4 import write_aedat4
-
         write_aedat4(path, events, SENSOR)
     elif suffix == ".aedat":
-        from asa_live.events.ibm import write_aedat31
-        from asa_live.synth.dataset import AEDAT31_HEADER_TIME
-
         write_aedat31(path, events, start_time=AEDAT31_HEADER_TIME)
     else:
-        from asa_live.events.tonic_npy import write_tonic_npy
-
         write_tonic_npy(path, events)
 
 
@@ -135,8 +137,6 @@ def _cmd_classes(args) -> None:
 
 
 def _cmd_sample(args) -> None:
-    from asa_live.synth.recording import generate_sample
-
     class_id = class_index(args.class_id)
     _write_events_check(Path(args.out))
     events = generate_sample(
@@ -148,8 +148,6 @@ def _cmd_sample(args) -> None:
 
 
 def _cmd_negative(args) -> None:
-    from asa_live.synth.negatives import generate_negative
-
     _write_events_check(Path(args.out))
     events = generate_negative(
         args.kind, args.seed, duration_us=int(args.duration_ms * 1000), **_overrides(args)
@@ -159,9 +157,6 @@ def _cmd_negative(args) -> None:
 
 
 def _cmd_recording(args) -> None:
-    from asa_live.progress import progress_bar
-    from asa_live.synth.recording import generate_recording, recording_frame_count
-
     classes = parse_classes(args.classes)
     out = Path(args.out)
     _write_events_check(out)
@@ -191,42 +186,35 @@ def _cmd_recording(args) -> None:
 
 
 def _cmd_ibm(args) -> None:
-    from asa_live.synth.dataset import write_ibm_dataset
-
-    folder = write_ibm_dataset(
-        args.root,
-        n_users=args.users,
-        n_test_users=args.test_users,
-        trials_per_user=args.trials_per_user,
-        seed=args.seed,
-        gesture_duration_us=(int(args.gesture_ms[0] * 1000), int(args.gesture_ms[1] * 1000)),
-        workers=args.workers,
-        progress=not args.quiet,
-        randomize=args.randomize,
-    )
+    durations = _ms_range_us(args.gesture_ms)
+    folder = write_ibm_dataset(args.root, gesture_duration_us=durations, **_dataset_options(args))
     print(f"wrote {folder}")
 
 
 def _cmd_tonic(args) -> None:
-    from asa_live.synth.dataset import write_tonic_dataset
-
-    folder = write_tonic_dataset(
-        args.root,
-        n_users=args.users,
-        n_test_users=args.test_users,
-        trials_per_user=args.trials_per_user,
-        seed=args.seed,
-        sample_duration_us=(int(args.sample_ms[0] * 1000), int(args.sample_ms[1] * 1000)),
-        workers=args.workers,
-        progress=not args.quiet,
-        randomize=args.randomize,
-    )
+    durations = _ms_range_us(args.sample_ms)
+    folder = write_tonic_dataset(args.root, sample_duration_us=durations, **_dataset_options(args))
     print(f"wrote {folder}")
 
 
-def _cmd_figures(args) -> None:
-    from asa_live.synth.figures import write_figures
+def _ms_range_us(range_ms: Sequence[float]) -> tuple[int, int]:
+    return int(range_ms[0] * 1000), int(range_ms[1] * 1000)
 
+
+def _dataset_options(args) -> dict:
+    """The options ``ibm`` and ``tonic`` share, as keywords of the dataset writers."""
+    return {
+        "n_users": args.users,
+        "n_test_users": args.test_users,
+        "trials_per_user": args.trials_per_user,
+        "seed": args.seed,
+        "workers": args.workers,
+        "progress": not args.quiet,
+        "randomize": args.randomize,
+    }
+
+
+def _cmd_figures(args) -> None:
     write_figures(Path(args.outdir), args.seed, args.n_per_class, args.recording)
 
 

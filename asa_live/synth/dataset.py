@@ -31,6 +31,9 @@ import numpy as np
 
 from asa_live.classes import NUM_GESTURE_CLASSES
 from asa_live.errors import ConfigError
+from asa_live.events.ibm import write_aedat31, write_labels_csv
+from asa_live.events.tonic_npy import write_tonic_npy
+from asa_live.progress import progress_bar
 from asa_live.synth.recording import (
     LIGHTING_TAGS,
     TEST_SEEDS,
@@ -129,8 +132,6 @@ def ibm_trial_recording(
 
 
 def _make_ibm_trial(args: tuple) -> str:
-    from asa_live.events.ibm import write_aedat31, write_labels_csv
-
     trial, folder, duration_range_us, gap_range_us, arm_roll_twice, randomize = args
     events, labels = ibm_trial_recording(
         trial, duration_range_us, gap_range_us, arm_roll_twice, randomize
@@ -141,8 +142,6 @@ def _make_ibm_trial(args: tuple) -> str:
 
 
 def _run(jobs: list, fn: Callable, workers: int, progress: bool, desc: str) -> None:
-    from asa_live.progress import progress_bar
-
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}.")
     bar = progress_bar(total=len(jobs), desc=desc, unit="file", disable=not progress)
@@ -168,6 +167,18 @@ def _check_range(name: str, value: Iterable[int]) -> tuple[int, int]:
     return lo, hi
 
 
+def _test_users(n_users: int, n_test_users: int | None) -> int:
+    """How many of ``n_users`` are test users; None: about 6 of 29 (IBM's split), at least one
+    when ``n_users`` > 1."""
+    if n_users < 1:
+        raise ConfigError(f"n_users must be >= 1, got {n_users}.")
+    if n_test_users is None:
+        n_test_users = 0 if n_users == 1 else max(1, round(n_users * 6 / 29))
+    if not 0 <= n_test_users <= n_users:
+        raise ConfigError(f"n_test_users must be in 0..{n_users}, got {n_test_users}.")
+    return n_test_users
+
+
 def write_ibm_dataset(
     root: str | os.PathLike,
     n_users: int = 6,
@@ -188,12 +199,7 @@ def write_ibm_dataset(
     trials under distinct lighting tags; a trial is one continuous recording of the 11
     gestures in (mostly) class order with arm roll labelled twice. Returns the folder.
     """
-    if n_users < 1:
-        raise ConfigError(f"n_users must be >= 1, got {n_users}.")
-    if n_test_users is None:
-        n_test_users = 0 if n_users == 1 else max(1, round(n_users * 6 / 29))
-    if not 0 <= n_test_users <= n_users:
-        raise ConfigError(f"n_test_users must be in 0..{n_users}, got {n_test_users}.")
+    n_test_users = _test_users(n_users, n_test_users)
     duration_range = _check_range("gesture_duration_us", gesture_duration_us)
     gap_range = _check_range("gap_us", gap_us)
     if duration_range[0] < 100_000:
@@ -259,8 +265,6 @@ def plan_tonic_samples(
 
 
 def _make_tonic_sample(args: tuple) -> None:
-    from asa_live.events.tonic_npy import write_tonic_npy
-
     base, sample = args
     write_tonic_npy(base / sample.relpath, sample.events())
 
@@ -288,12 +292,7 @@ def write_tonic_dataset(
     ``ibmGestureTrain.tar.gz`` / ``ibmGestureTest.tar.gz`` exist beside the folders and
     >= 100 ``.npy`` files are present; empty marker files of those names are written too.
     """
-    if n_users < 1:
-        raise ConfigError(f"n_users must be >= 1, got {n_users}.")
-    if n_test_users is None:
-        n_test_users = 0 if n_users == 1 else max(1, round(n_users * 6 / 29))
-    if not 0 <= n_test_users <= n_users:
-        raise ConfigError(f"n_test_users must be in 0..{n_users}, got {n_test_users}.")
+    n_test_users = _test_users(n_users, n_test_users)
     base = Path(root) / "DVSGesture"
     samples = plan_tonic_samples(
         n_users - n_test_users, n_test_users, trials_per_user, seed, sample_duration_us, randomize

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
+from asa_live.events.aedat4 import iter_aedat4
+from asa_live.events.ibm import read_labels_csv
 from asa_live.synth.negatives import NEGATIVE_KINDS, generate_negative
 from asa_live.synth.recording import generate_sample
 from asa_live.synth.swipes import SYNTH_CLASSES
@@ -51,11 +53,7 @@ def plot_class_grid(
 
     Classes index :data:`SYNTH_CLASSES` (the 11 gestures, then the swipes).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     duration = start_us + n_frames * frame_us
     fig, axes = plt.subplots(
         len(classes), n_frames, figsize=(1.6 * n_frames + 1.6, 1.6 * len(classes))
@@ -132,11 +130,8 @@ def plot_statistics(
     randomize: int = 0,
 ) -> dict:
     """Event-rate histogram, per-class rates and spatial footprint against the real numbers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle  # optional heavy dependency, as in _pyplot
 
     st = sample_statistics(n_per_class, seed, duration_us, randomize)
     rates = st["rates"] / 1000.0
@@ -190,11 +185,7 @@ def plot_recording(
     path: str | os.PathLike, events: np.ndarray, labels: np.ndarray, bin_ms: float = 50.0
 ) -> None:
     """Event rate over a recording with the labelled gestures shaded, plus one frame per gesture."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     n = len(labels)
     fig = plt.figure(figsize=(max(12, 1.3 * n), 5))
     grid = fig.add_gridspec(2, n, height_ratios=[1.0, 1.1])
@@ -230,11 +221,7 @@ def plot_negatives(
     path: str | os.PathLike, seed: int = 7, n_frames: int = 6, frame_us: int = 100_000
 ) -> None:
     """One row of event frames per negative ("no gesture") kind."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, axes = plt.subplots(
         len(NEGATIVE_KINDS), n_frames, figsize=(1.6 * n_frames + 1.6, 1.6 * len(NEGATIVE_KINDS))
     )
@@ -276,12 +263,19 @@ def write_figures(out: Path, seed: int, n_per_class: int, recording: str | None)
         for c in range(NUM_GESTURE_CLASSES):
             print(f"  class {c + 1:2d} {GESTURE_CLASSES[c]:<28} mean {rates[c].mean():8.0f} ev/s")
     if recording:
-        from asa_live.events.aedat4 import iter_aedat4
-        from asa_live.events.ibm import read_labels_csv
-
         rec = Path(recording)
         events = np.concatenate(list(iter_aedat4(rec)))
         labels = read_labels_csv(rec.with_name(rec.stem + "_labels.csv"))
         plot_recording(out / "synth_demo.png", events, labels)
         written.append(out / "synth_demo.png")
     print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    import matplotlib  # optional heavy dependency (the train extra), loaded only to draw
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from asa_live.errors import AsaLiveError, ConfigError, InputFileError
+from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.options import Parser, float_in, int_in
 from asa_live.pipeline.pacing import Pacer
 from asa_live.pipeline.sources import SourceSpec
 from asa_live.teach.folder import (
     add_to_trial_list,
+    check_writable,
     next_session_stem,
     parse_class_names,
     write_classes,
@@ -96,17 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
-            pass
-    except OSError as err:
-        raise InputFileError(
-            f"Cannot write into '{folder}' ({err.strerror or err}): choose a writable folder."
-        ) from None
-
-
 def _open(args: argparse.Namespace):
     """The one way to open a source (SourceSpec), as asa-live does."""
     if args.replay is not None:
@@ -127,7 +116,7 @@ def record(args: argparse.Namespace) -> int:
     if not args.user.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"--user '{args.user}' may hold letters, digits, '_' and '-' only.")
     folder = Path(args.out_dir)
-    _check_writable(folder)
+    check_writable(folder)
     write_classes(folder, names)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     takes = plan_takes(names, args.repeats, seed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,18 @@ CLASSES_FILE = "classes.txt"
 TRAIN_LIST = "trials_to_train.txt"
 TEST_LIST = "trials_to_test.txt"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and prove a file can be written in it (InputFileError if not)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as err:
+        raise InputFileError(
+            f"Cannot write into '{folder}' ({err.strerror or err}): choose a writable folder."
+        ) from None
 
 
 def parse_class_names(text: str) -> list[str]:

@@ -50,7 +50,7 @@ class SessionWriter:
     """Events to ``<stem>.aedat4`` (written as they come) and labels to ``<stem>_labels.csv``."""
 
     def __init__(self, path: Path, sensor_size: tuple[int, int], num_classes: int) -> None:
-        import dv_processing as dv  # the AEDAT4 writer; dv-processing is a core dependency
+        import dv_processing as dv  # heavy native module (the AEDAT4 writer): loaded only to record
 
         self.path = path
         self.sensor_size = (int(sensor_size[0]), int(sensor_size[1]))

@@ -198,7 +198,8 @@ def test_fake_camera_through_the_window_and_recording(qtbot, window, recording, 
     assert window.start_recording(out)
     recorder = window.worker.recording_tap.recorder
     qtbot.waitUntil(lambda: recorder.events_written > 0, timeout=15000)
-    assert "REC" in window.status_text()
+    # The status bar is redrawn by the window's timer (a few times a second): wait for it.
+    qtbot.waitUntil(lambda: "REC" in window.status_text(), timeout=15000)
     window.stop_recording()
     assert sum(len(p) for p in iter_aedat4(out)) > 0
 

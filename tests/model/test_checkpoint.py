@@ -163,5 +163,9 @@ def test_config_round_trips_through_json() -> None:
         ModelConfig(chunk_windows=0)
     with pytest.raises(ConfigError, match="unknown|Unknown"):
         ModelConfig.from_dict({"archh": "3layer"})
+    with pytest.raises(ConfigError, match="Unknown binning config keys"):
+        BinningConfig.from_dict({"window": 15000})
+    with pytest.raises(ConfigError, match="A model config must be a JSON object"):
+        ModelConfig.from_dict([1])
     with pytest.raises(ConfigError):
         BinningConfig(window_us=-5)

@@ -105,6 +105,10 @@ def test_writer_arguments_are_checked(tmp_path):
         write_ibm_dataset(tmp_path, n_users=2, trials_per_user=9)
     with pytest.raises(ConfigError, match="n_test_users"):
         write_tonic_dataset(tmp_path, n_users=2, n_test_users=3)
+    with pytest.raises(ConfigError, match="n_test_users"):
+        write_ibm_dataset(tmp_path, n_users=2, n_test_users=-1)
+    with pytest.raises(ConfigError, match="n_users"):
+        write_tonic_dataset(tmp_path, n_users=0)
     with pytest.raises(ConfigError, match="gesture_duration_us"):
         write_ibm_dataset(tmp_path, n_users=1, gesture_duration_us=(5, 1))
     with pytest.raises(ConfigError, match="seed range"):
