@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from asa_live.errors import AsaLiveError, InputFileError
+from asa_live.events.adapt import SensorAdapter
 from asa_live.events.sources import open_source
 from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
 from asa_live.model.checkpoint import load_checkpoint, store_readout
@@ -85,8 +86,6 @@ def _scores(readout: Readout, model, sequences) -> list[torch.Tensor]:
 
 
 def _negatives(folder: Path, data: DataConfig, binning_mode: str):
-    from asa_live.events.adapt import SensorAdapter
-
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in NEGATIVE_SUFFIXES)
     if not files:
         raise InputFileError(f"The folder '{folder}' holds no recording: give --negatives DIR.")

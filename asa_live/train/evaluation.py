@@ -39,6 +39,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from asa_live.model.metrics import (
+    FiringRateMeter,
     auroc,
     expected_calibration_error,
     false_alarms_per_minute,
@@ -46,6 +47,7 @@ from asa_live.model.metrics import (
     msp_score,
 )
 from asa_live.model.readout import Readout
+from asa_live.progress import progress_bar
 from asa_live.train.data import ClipDataset, LabelledSequence, grace_windows, stream_targets
 from asa_live.train.loop import autocast_context, evaluate_clips, unwrap
 
@@ -87,7 +89,6 @@ def firing_summary(
     (every spiking layer, output layer included). A layer's rate = its spikes / (its neurons x
     windows), i.e. the probability that one of its neurons fires in one window.
     """
-    from asa_live.model.metrics import FiringRateMeter
 
     meter = FiringRateMeter(layer_names, layer_neurons)
     meter.update(np.asarray(layer_spikes, dtype=np.float64), n_windows=int(windows))
@@ -136,8 +137,6 @@ def paper_protocol(
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False)
     bar = None
     if progress:
-        from asa_live.progress import progress_bar
-
         bar = progress_bar(total=len(loader), desc="paper protocol", leave=False)
     result = evaluate_clips(model, loader, device, amp=amp, progress=bar)
     if bar is not None:
