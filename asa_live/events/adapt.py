@@ -41,6 +41,7 @@ from asa_live.events.dtype import EVENT_DTYPE
 __all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
 
 ADAPT_MODES = ("crop_scale", "crop", "scale")
+_RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
 
 
 @dataclass(frozen=True)
@@ -100,23 +101,29 @@ class SensorAdapter:
         (x_lo, x_share), (y_lo, y_share) = self._luts
         xs = events["x"]
         ys = events["y"]
-        x = x_lo[xs]
-        y = y_lo[ys]
-        if x_share is not None or y_share is not None:
-            draw = _event_hash(events)
-            if x_share is not None:
-                x += ((draw & 0xFFFF) >= x_share[xs]).astype(np.uint16)
-            if y_share is not None:
-                y += (((draw >> 16) & 0xFFFF) >= y_share[ys]).astype(np.uint16)
-        keep = (x < tw) & (y < th)
+        x = np.take(x_lo, xs, mode="clip")
+        y = np.take(y_lo, ys, mode="clip")
+        # Drop first (an area draw never moves a kept pixel out of the target), then work on
+        # the kept events only. Copies and takes go through an opaque record of the same size:
+        # on the packed structured dtype they are ~50x slower (see events/transforms.py).
+        keep = x < tw
+        keep &= y < th
         if keep.all():
-            out = events.copy()
-            out["x"] = x
-            out["y"] = y
-            return out
-        out = events[keep]
-        out["x"] = x[keep]
-        out["y"] = y[keep]
+            out = events.view(_RECORD).copy().view(EVENT_DTYPE)
+        else:
+            out = events.view(_RECORD)[keep].view(EVENT_DTYPE)
+            x, y = x[keep], y[keep]
+            if x_share is not None or y_share is not None:
+                xs, ys = out["x"], out["y"]
+        if x_share is not None or y_share is not None:
+            draw = _event_hash(out)
+            if x_share is not None:
+                x += (draw & 0xFFFF) >= np.take(x_share, xs, mode="clip")
+            if y_share is not None:
+                draw >>= np.uint64(16)
+                y += draw >= np.take(y_share, ys, mode="clip")
+        out["x"] = x
+        out["y"] = y
         return out
 
     @property
@@ -135,16 +142,24 @@ class SensorAdapter:
 
 
 def _event_hash(events: np.ndarray) -> np.ndarray:
-    """32 well-mixed bits per event from (t, x, y): a fixed, stateless 'random' draw, so the
-    same events always map the same way (splitmix64-style multiply / xor-shift)."""
+    """32 well-mixed bits per event from (t, x, y), as uint64 below 2**32: a fixed, stateless
+    'random' draw, so the same events always map the same way (splitmix64-style multiply /
+    xor-shift). In place on two buffers: each fresh temporary would cost page faults."""
     key = events["t"].astype(np.uint64)
     key *= np.uint64(0x9E3779B97F4A7C15)
-    key ^= events["x"].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-    key ^= events["y"].astype(np.uint64) * np.uint64(0x165667B19E3779F9)
-    key ^= key >> np.uint64(31)
+    tmp = events["x"].astype(np.uint64)
+    tmp *= np.uint64(0xC2B2AE3D27D4EB4F)
+    key ^= tmp
+    np.copyto(tmp, events["y"])
+    tmp *= np.uint64(0x165667B19E3779F9)
+    key ^= tmp
+    np.right_shift(key, np.uint64(31), out=tmp)
+    key ^= tmp
     key *= np.uint64(0xBF58476D1CE4E5B9)
-    key ^= key >> np.uint64(29)
-    return (key >> np.uint64(32)).astype(np.uint32)
+    np.right_shift(key, np.uint64(29), out=tmp)
+    key ^= tmp
+    key >>= np.uint64(32)
+    return key
 
 
 def _axis_lut(
