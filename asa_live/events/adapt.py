@@ -32,6 +32,7 @@ Counts are preserved inside the kept area. Polarity is untouched (0 = OFF, 1 = O
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -162,6 +163,9 @@ def _event_hash(events: np.ndarray) -> np.ndarray:
     return key
 
 
+# Building the tables costs ~1 ms per adapter (two 64 Ki-entry int64 passes); a replay opens
+# an adapter per file (and per loop), so they are shared, read-only.
+@lru_cache(maxsize=64)
 def _axis_lut(
     size: int, start: int, length: int, target: int, scale: bool, area: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -174,9 +178,9 @@ def _axis_lut(
     i = np.arange(1 << 16, dtype=np.int64) - start
     inside = (i >= 0) & (i < length) & (np.arange(1 << 16) < size)
     if not scale:
-        return np.where(inside & (i < target), i, target).astype(np.uint16), None
+        return _frozen(np.where(inside & (i < target), i, target).astype(np.uint16)), None
     first = i * target // length
-    lo = np.where(inside & (first < target), first, target).astype(np.uint16)
+    lo = _frozen(np.where(inside & (first < target), first, target).astype(np.uint16))
     if not area or target >= length:
         return lo, None
     # share of pixel i on `first`: (first + 1 - i * target / length) / (target / length)
@@ -185,7 +189,12 @@ def _axis_lut(
     share = np.clip(share, 0, 65536)
     if not (share[inside] < 65536).any():
         return lo, None  # integer ratio: no pixel straddles two target pixels
-    return lo, share.astype(np.uint32)
+    return lo, _frozen(share.astype(np.uint32))
+
+
+def _frozen(table: np.ndarray) -> np.ndarray:
+    table.flags.writeable = False
+    return table
 
 
 class NoiseFilter:

@@ -17,6 +17,8 @@ covers the whole range of its index type.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = ["CHUNK_EVENTS", "Counter", "geometry", "searchsorted_left"]
@@ -83,16 +85,8 @@ class Counter:
         wide = self.max_group * self.frame_size >= _INVALID[np.int32]
         self.index_dtype = np.int64 if wide else np.int32
         self.invalid = _INVALID[self.index_dtype]
-        coords = np.arange(1 << 16, dtype=np.int64)
-        # the margin a non-dividing downsample drops is invalid too (_in_grid removes it first)
-        grid_w, grid_h = self.out_w * self.downsample, self.out_h * self.downsample
-        lut_x = np.where(coords < grid_w, coords // self.downsample, self.invalid)
-        lut_y = np.where(coords < grid_h, (coords // self.downsample) * self.out_w, self.invalid)
-        lut_p = np.full(256, self.invalid, dtype=np.int64)
-        lut_p[1] = self.plane
-        lut_p[0] = 0
-        self._lut_x, self._lut_y, self._lut_p = (
-            lut.astype(self.index_dtype) for lut in (lut_x, lut_y, lut_p)
+        self._lut_x, self._lut_y, self._lut_p = _tables(
+            self.out_w, self.out_h, self.downsample, self.index_dtype
         )
         self._index = np.empty(CHUNK_EVENTS, self.index_dtype)
         self._scratch = np.empty(CHUNK_EVENTS, self.index_dtype)
@@ -188,6 +182,27 @@ class Counter:
                 f"(max x {x.max()}, max y {y.max()}, max p {p.max()})"
             )
         return index
+
+
+@lru_cache(maxsize=32)
+def _tables(
+    out_w: int, out_h: int, downsample: int, dtype: type
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read-only lookup tables x -> x // ds, y -> (y // ds) * out_w, p -> p * plane; shared
+    between binners (a replay builds a binner per file and per loop)."""
+    invalid = _INVALID[dtype]
+    coords = np.arange(1 << 16, dtype=np.int64)
+    # the margin a non-dividing downsample drops is invalid too (_in_grid removes it first)
+    grid_w, grid_h = out_w * downsample, out_h * downsample
+    lut_x = np.where(coords < grid_w, coords // downsample, invalid)
+    lut_y = np.where(coords < grid_h, (coords // downsample) * out_w, invalid)
+    lut_p = np.full(256, invalid, dtype=np.int64)
+    lut_p[1] = out_w * out_h
+    lut_p[0] = 0
+    tables = tuple(lut.astype(dtype) for lut in (lut_x, lut_y, lut_p))
+    for table in tables:
+        table.flags.writeable = False
+    return tables
 
 
 def _sorted_after(t: np.ndarray, prev_last_t: np.int64 | None) -> bool:

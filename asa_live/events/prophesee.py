@@ -40,6 +40,7 @@ __all__ = [
 
 RAW_VERSIONS = ("evt2", "evt21", "evt3")
 PACKET_EVENTS = 1 << 16
+_TRIGGER_CHUNK_WORDS = 1 << 19
 # Sensors named by old headers that carry no geometry line (plugin name -> width, height).
 _PLUGIN_SENSORS = (
     ("genx320", (320, 320)),
@@ -214,10 +215,19 @@ class RawSource(FileSource):
 
 
 def count_evt3_triggers(path: Path, offset: int) -> int:
-    """EXT_TRIGGER words (type 0xA) in an EVT 3.0 stream; eventcv skips them silently."""
+    """EXT_TRIGGER words (type 0xA) in an EVT 3.0 stream; eventcv skips them silently.
+
+    Reads into one reused buffer: a fresh 2 MiB ``bytes`` per chunk costs more in page
+    faults than the count itself."""
     total = 0
-    for data in read_chunks(path, offset, 2):
-        total += int(np.count_nonzero((np.frombuffer(data, "<u2") >> 12) == 0xA))
+    buffer = np.empty(_TRIGGER_CHUNK_WORDS, "<u2")
+    kind = np.empty(_TRIGGER_CHUNK_WORDS, "<u2")
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while n_bytes := f.readinto(memoryview(buffer).cast("B")):
+            n = n_bytes // 2  # a trailing odd byte: RawSource refused the file already
+            np.right_shift(buffer[:n], 12, out=kind[:n])
+            total += int(np.count_nonzero(kind[:n] == 0xA))
     return total
 
 
