@@ -43,6 +43,8 @@ __all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
 
 ADAPT_MODES = ("crop_scale", "crop", "scale")
 _RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
+# Which uint16 of a uint64 holds its bits 32..47 and 48..63.
+_HALF_X, _HALF_Y = (2, 3) if np.little_endian else (1, 0)
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,12 @@ class SensorAdapter:
             if x_share is not None or y_share is not None:
                 xs, ys = out["x"], out["y"]
         if x_share is not None or y_share is not None:
-            draw = _event_hash(out)
+            # the draw's 16-bit halves (bits 32..47 and 48..63), read in place
+            halves = _event_hash(out).view(np.uint16).reshape(-1, 4)
             if x_share is not None:
-                x += (draw & 0xFFFF) >= np.take(x_share, xs, mode="clip")
+                x += halves[:, _HALF_X] >= np.take(x_share, xs, mode="clip")
             if y_share is not None:
-                draw >>= np.uint64(16)
-                y += draw >= np.take(y_share, ys, mode="clip")
+                y += halves[:, _HALF_Y] >= np.take(y_share, ys, mode="clip")
         out["x"] = x
         out["y"] = y
         return out
@@ -143,23 +145,20 @@ class SensorAdapter:
 
 
 def _event_hash(events: np.ndarray) -> np.ndarray:
-    """32 well-mixed bits per event from (t, x, y), as uint64 below 2**32: a fixed, stateless
-    'random' draw, so the same events always map the same way (splitmix64-style multiply /
-    xor-shift). In place on two buffers: each fresh temporary would cost page faults."""
-    key = events["t"].astype(np.uint64)
-    key *= np.uint64(0x9E3779B97F4A7C15)
-    tmp = events["x"].astype(np.uint64)
-    tmp *= np.uint64(0xC2B2AE3D27D4EB4F)
+    """A fixed, stateless 'random' draw per event from (t, x, y), so the same events always
+    map the same way (splitmix64-style multiply / xor-shift): 32 well-mixed bits, the upper
+    half of the returned uint64 (``>> 32``). In place on two buffers, each product in one
+    pass: fresh temporaries would cost page faults."""
+    key = np.multiply(events["t"].view(np.uint64), np.uint64(0x9E3779B97F4A7C15))
+    tmp = np.multiply(events["x"], np.uint64(0xC2B2AE3D27D4EB4F), dtype=np.uint64)
     key ^= tmp
-    np.copyto(tmp, events["y"])
-    tmp *= np.uint64(0x165667B19E3779F9)
+    np.multiply(events["y"], np.uint64(0x165667B19E3779F9), out=tmp, dtype=np.uint64)
     key ^= tmp
     np.right_shift(key, np.uint64(31), out=tmp)
     key ^= tmp
     key *= np.uint64(0xBF58476D1CE4E5B9)
     np.right_shift(key, np.uint64(29), out=tmp)
     key ^= tmp
-    key >>= np.uint64(32)
     return key
 
 
