@@ -75,14 +75,18 @@ class Counter:
     """Counts time-sorted events into frames. Holds scratch buffers: one per binner (not
     shared between threads)."""
 
-    def __init__(self, sensor_size: tuple[int, int], downsample: int) -> None:
+    def __init__(
+        self, sensor_size: tuple[int, int], downsample: int, wide: bool | None = None
+    ) -> None:
+        """``wide``: int64 indices (default: only when int32 could overflow; tests force it)."""
         self.width, self.height, self.out_w, self.out_h = geometry(sensor_size, downsample)
         self.downsample = int(downsample)
         self.plane = self.out_w * self.out_h
         self.frame_size = 2 * self.plane
         self.crops = self.width % self.downsample or self.height % self.downsample
         self.max_group = max(1, _GROUP_COUNT_BYTES // (8 * self.frame_size))
-        wide = self.max_group * self.frame_size >= _INVALID[np.int32]
+        if wide is None:
+            wide = self.max_group * self.frame_size >= _INVALID[np.int32]
         self.index_dtype = np.int64 if wide else np.int32
         self.invalid = _INVALID[self.index_dtype]
         self._lut_x, self._lut_y, self._lut_p = _tables(
