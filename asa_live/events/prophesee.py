@@ -211,7 +211,22 @@ class RawSource(FileSource):
         except (ValueError, RuntimeError, OSError) as err:
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise InputFileError(f"eventcv cannot read '{self.name}' ({reason}).") from None
-        self.triggers = count_evt3_triggers(self.path, self.header.data_offset)
+        self._count_triggers_at = self.header.data_offset
+
+    @property
+    def triggers(self) -> int:
+        """EXT_TRIGGER words skipped so far. eventcv (EVT 3.0 with a header) skips them
+        silently; they are counted from the file when first asked for after a complete pass,
+        since counting reads the whole file once more and a replay never asks."""
+        if self._count_triggers_at is not None:
+            self._triggers = count_evt3_triggers(self.path, self._count_triggers_at)
+            self._count_triggers_at = None
+        return self._triggers
+
+    @triggers.setter
+    def triggers(self, value: int) -> None:
+        self._triggers = value
+        self._count_triggers_at = None
 
 
 def count_evt3_triggers(path: Path, offset: int) -> int:

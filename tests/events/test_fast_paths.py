@@ -11,7 +11,7 @@ from asa_live.errors import InputFileError
 from asa_live.events import EVENT_DTYPE, SensorAdapter, StreamingBinner, bin_events, make_events
 from asa_live.events.counting import CHUNK_EVENTS, Counter
 from asa_live.events.file_source import SensorGuard
-from asa_live.events.prophesee import count_evt3_triggers
+from asa_live.events.prophesee import RawSource, count_evt3_triggers
 
 from .helpers import naive_bin, random_events
 
@@ -147,3 +147,18 @@ def test_trigger_count_over_several_buffers(tmp_path, rng):
     expected = int(np.count_nonzero((words >> 12) == 0xA))
     assert expected > 0
     assert count_evt3_triggers(path, len(head)) == expected
+
+
+def test_evt3_triggers_are_counted_after_a_complete_pass_only(tmp_path, rng):
+    from .prophesee_writer import encode_evt3, header
+
+    events = random_events(rng, 300, (640, 480))
+    path = tmp_path / "trig.raw"
+    path.write_bytes(header("3.0") + encode_evt3(events, triggers_after={3, 10, 299}))
+    source = RawSource(path, packet_events=100)
+    assert source.triggers == 0
+    next(iter(source))  # a pass left early counts nothing
+    assert source.triggers == 0
+    np.testing.assert_array_equal(np.concatenate(list(source)), events)
+    assert source.triggers == 3
+    assert source.triggers == 3  # counted once, then kept
