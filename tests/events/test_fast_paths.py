@@ -80,10 +80,7 @@ def _area_axis(i: int, start: int, length: int, target: int, draw16: int) -> int
     return first + (draw16 >= share)
 
 
-@pytest.mark.parametrize("sensor", [(1280, 720), (346, 260), (240, 180)])
-def test_area_adapter_equals_a_per_event_reference(sensor, rng):
-    events = random_events(rng, 400, sensor, t_max_us=1 << 40)
-    adapter = SensorAdapter(sensor)
+def _reference(events: np.ndarray, adapter: SensorAdapter) -> list[tuple[int, int, int, int]]:
     x0, y0, cw, ch = adapter.region
     expected = []
     for t, x, y, p in events.tolist():
@@ -92,15 +89,28 @@ def test_area_adapter_equals_a_per_event_reference(sensor, rng):
         ty = _area_axis(y, y0, ch, 128, draw >> 16)
         if tx is not None and ty is not None:
             expected.append((t, tx, ty, p))
-    got = adapter(events)
-    assert got.dtype == EVENT_DTYPE
-    assert got.tolist() == expected
-    # the input is left alone, and an all-kept packet gives a fresh array too
-    kept = events[(events["x"] >= x0) & (events["x"] < x0 + cw)]
-    before = kept.copy()
-    out = adapter(kept)
-    assert not np.shares_memory(out, kept)
-    np.testing.assert_array_equal(kept, before)
+    return expected
+
+
+@pytest.mark.parametrize("sensor", [(1280, 720), (346, 260), (240, 180)])
+def test_area_adapter_equals_a_per_event_reference(sensor, rng):
+    events = random_events(rng, 400, sensor, t_max_us=1 << 40)
+    adapter = SensorAdapter(sensor)
+    x0, _, cw, _ = adapter.region
+    inside = (events["x"] >= x0) & (events["x"] < x0 + cw)
+    all_kept = events[inside]
+    mostly_kept = events[inside | (np.arange(len(events)) < 8)]  # > 7/8 kept
+    for packet in (events, all_kept, mostly_kept):
+        before = packet.copy()
+        got = adapter(packet)
+        assert got.dtype == EVENT_DTYPE
+        assert got.tolist() == _reference(packet, adapter)
+        assert not np.shares_memory(got, packet)  # a fresh array; the input is left alone
+        np.testing.assert_array_equal(packet, before)
+    # the three cases are the adapter's three paths: all kept, at least 7/8 kept, fewer
+    n_mostly = len(adapter(mostly_kept))
+    assert len(mostly_kept) * 7 <= n_mostly * 8 and n_mostly < len(mostly_kept)
+    assert len(adapter(events)) * 8 < len(events) * 7
 
 
 def test_dv_records_convert_like_their_fields(tmp_path, rng):
