@@ -31,6 +31,7 @@ Counts are preserved inside the kept area. Polarity is untouched (0 = OFF, 1 = O
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -123,7 +124,7 @@ class SensorAdapter:
                 y = np.take(y_lo, ys, mode="clip")
         if x_share is not None or y_share is not None:
             # the draw's 16-bit halves (bits 32..47 and 48..63), read in place
-            halves = _event_hash(out).view(np.uint16).reshape(-1, 4)
+            halves = _event_hash(out, *_work_buffers(len(out))).view(np.uint16).reshape(-1, 4)
             if x_share is not None:
                 x += halves[:, _HALF_X] >= np.take(x_share, xs, mode="clip")
             if y_share is not None:
@@ -147,13 +148,13 @@ class SensorAdapter:
         return luts
 
 
-def _event_hash(events: np.ndarray) -> np.ndarray:
+def _event_hash(events: np.ndarray, key: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """A fixed, stateless 'random' draw per event from (t, x, y), so the same events always
     map the same way (splitmix64-style multiply / xor-shift): 32 well-mixed bits, the upper
-    half of the returned uint64 (``>> 32``). In place on two buffers, each product in one
-    pass: fresh temporaries would cost page faults."""
-    key = np.multiply(events["t"].view(np.uint64), np.uint64(0x9E3779B97F4A7C15))
-    tmp = np.multiply(events["x"], np.uint64(0xC2B2AE3D27D4EB4F), dtype=np.uint64)
+    half of the returned ``key`` (``>> 32``). ``key`` and ``tmp``: uint64 buffers as long as
+    ``events``; each product is one pass."""
+    np.multiply(events["t"].view(np.uint64), np.uint64(0x9E3779B97F4A7C15), out=key)
+    np.multiply(events["x"], np.uint64(0xC2B2AE3D27D4EB4F), out=tmp, dtype=np.uint64)
     key ^= tmp
     np.multiply(events["y"], np.uint64(0x165667B19E3779F9), out=tmp, dtype=np.uint64)
     key ^= tmp
@@ -163,6 +164,25 @@ def _event_hash(events: np.ndarray) -> np.ndarray:
     np.right_shift(key, np.uint64(29), out=tmp)
     key ^= tmp
     return key
+
+
+class _WorkBuffers(threading.local):
+    """Per-thread hash buffers for packets up to _WORK_EVENTS: fresh 0.5 MiB temporaries
+    per packet are returned to the OS and fault their pages in again on every call."""
+
+    def __init__(self) -> None:
+        self.key = np.empty(_WORK_EVENTS, np.uint64)
+        self.tmp = np.empty(_WORK_EVENTS, np.uint64)
+
+
+def _work_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if n > _WORK_EVENTS:
+        return np.empty(n, np.uint64), np.empty(n, np.uint64)
+    return _WORK.key[:n], _WORK.tmp[:n]
+
+
+_WORK_EVENTS = 1 << 16
+_WORK = _WorkBuffers()
 
 
 # Building the tables costs ~1 ms per adapter (two 64 Ki-entry int64 passes); a replay opens
