@@ -172,3 +172,19 @@ def test_evt3_triggers_are_counted_after_a_complete_pass_only(tmp_path, rng):
     np.testing.assert_array_equal(np.concatenate(list(source)), events)
     assert source.triggers == 3
     assert source.triggers == 3  # counted once, then kept
+
+
+def test_adapter_is_per_event_for_any_packet_size_and_thread(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    events = random_events(rng, 70_000, (1280, 720))  # above the 64 Ki work buffers
+    adapter = SensorAdapter((1280, 720))
+    whole = adapter(events)
+    parts = np.concatenate([adapter(events[a : a + 999]) for a in range(0, len(events), 999)])
+    np.testing.assert_array_equal(whole, parts)
+    packets = [events[a : a + 5000] for a in range(0, len(events), 5000)] * 4
+    with ThreadPoolExecutor(4) as pool:  # each thread hashes in its own buffers
+        threaded = list(pool.map(adapter, packets))
+    np.testing.assert_array_equal(np.concatenate(threaded[: len(packets) // 4]), whole)
+    for a, b in zip(threaded, [adapter(p) for p in packets], strict=True):
+        np.testing.assert_array_equal(a, b)
