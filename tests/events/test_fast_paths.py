@@ -188,3 +188,21 @@ def test_adapter_is_per_event_for_any_packet_size_and_thread(rng):
     np.testing.assert_array_equal(np.concatenate(threaded[: len(packets) // 4]), whole)
     for a, b in zip(threaded, [adapter(p) for p in packets], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_evt3_whole_and_streamed_reads_give_the_same_packets(tmp_path, rng, monkeypatch):
+    from asa_live.events import prophesee
+
+    from .prophesee_writer import encode_evt3, header
+
+    events = random_events(rng, 5000, (640, 480))
+    path = tmp_path / "rec.raw"
+    path.write_bytes(header("3.0") + encode_evt3(events))
+    reads = []
+    for whole_bytes in (0, 1 << 30):  # streamed through eventcv's index; one load
+        monkeypatch.setattr(prophesee, "EVENTCV_WHOLE_BYTES", whole_bytes)
+        packets = list(RawSource(path, packet_events=700))
+        assert max(len(p) for p in packets) == 700
+        reads.append(np.concatenate(packets))
+    np.testing.assert_array_equal(reads[0], events)
+    np.testing.assert_array_equal(reads[1], events)
