@@ -206,3 +206,61 @@ def test_evt3_whole_and_streamed_reads_give_the_same_packets(tmp_path, rng, monk
         reads.append(np.concatenate(packets))
     np.testing.assert_array_equal(reads[0], events)
     np.testing.assert_array_equal(reads[1], events)
+
+
+class _FakeStore:
+    """What iter_aedat4 uses of a dv.EventStore, with dv 2.0.4's record layout."""
+
+    def __init__(self, events: np.ndarray) -> None:
+        from asa_live.events.aedat4 import _DV_EVENT
+
+        self.raw = np.zeros(len(events), _DV_EVENT)
+        for ours, theirs in zip("txyp", ("timestamp", "x", "y", "polarity"), strict=True):
+            self.raw[theirs] = events[ours]
+
+    def size(self) -> int:
+        return len(self.raw)
+
+    def numpy(self) -> np.ndarray:
+        return self.raw
+
+
+class _FakeRecording:
+    def __init__(self, batches: list, fail_after: int | None = None) -> None:
+        self.batches, self.fail_after, self.calls = list(batches), fail_after, 0
+
+    def getNextEventBatch(self):  # noqa: N802 - dv's name
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise RuntimeError("IOError: damaged packet\nStacktrace:\n0# dv::io::read")
+        return self.batches.pop(0) if self.batches else None
+
+
+def test_aedat4_batches_gather_into_packets_by_count_and_span(rng):
+    from asa_live.events.aedat4 import iter_aedat4
+
+    events = random_events(rng, 9000, (128, 128), t_max_us=3_000_000)
+    batches = [_FakeStore(events[a : a + 1000]) for a in range(0, len(events), 1000)]
+    by_count = iter_aedat4(recording=_FakeRecording(batches), packet_events=2500, packet_us=1 << 40)
+    packets = list(by_count)
+    np.testing.assert_array_equal(np.concatenate(packets), events)
+    assert [len(p) for p in packets] == [3000, 3000, 3000]  # whole batches, >= 2500 each
+    spans = list(iter_aedat4(recording=_FakeRecording(batches), packet_us=500_000))
+    np.testing.assert_array_equal(np.concatenate(spans), events)
+    assert all(int(p["t"][-1]) - int(p["t"][0]) < 500_000 + 400_000 for p in spans)
+    assert len(spans) > 3  # 3 s in packets of about half a second
+    each = list(iter_aedat4(recording=_FakeRecording(batches), packet_events=1, packet_us=1 << 40))
+    assert [len(p) for p in each] == [1000] * 9  # one packet per batch
+
+
+def test_aedat4_damaged_midway_yields_what_was_read_then_one_sentence(rng):
+    from asa_live.events.aedat4 import iter_aedat4
+
+    events = random_events(rng, 3000, (128, 128))
+    batches = [_FakeStore(events[a : a + 1000]) for a in range(0, len(events), 1000)]
+    got = []
+    with pytest.raises(InputFileError, match="IOError: damaged packet") as err:
+        for packet in iter_aedat4(recording=_FakeRecording(batches, fail_after=2)):
+            got.append(packet)
+    assert "Stacktrace" not in str(err.value)
+    np.testing.assert_array_equal(np.concatenate(got), events[:2000])
