@@ -15,8 +15,9 @@ A synthetic 10 M-event LZ4 AEDAT4 file (128x128, 60 s; or --file FILE) is replay
 
 The ratio printed last is the replay path (ds=4) over dv's slicer peer (target >= 1.5).
 
-Events/s = events in the file / time (median of --repeats), by wall clock and by CPU time
-of the process (all threads), since the build machine is shared.
+Events/s = events in the file / time (median of --repeats, the pipelines interleaved round by
+round), by wall clock and by CPU time of the process (all threads), since the build machine
+is shared.
 
     .venv/bin/python benchmarks/bench_aedat4.py [--events 1e7] [--file rec.aedat4]
 """
@@ -122,6 +123,26 @@ def asa_live_decode_only(path: Path) -> int:
     return sum(len(packet) for packet in Aedat4FileSource(path))
 
 
+def interleaved(runs: dict, repeats: int) -> dict[str, tuple[float, float, int]]:
+    """Median wall and CPU seconds per pipeline; round r runs every pipeline once, so load
+    changes on the shared machine hit ours and the peers alike."""
+    for fn in runs.values():
+        fn()  # warm the page cache and the allocator
+    walls = {name: [] for name in runs}
+    cpus = {name: [] for name in runs}
+    counts = dict.fromkeys(runs, 0)
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            counts[name] = fn()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name].append(time.process_time() - start_cpu)
+    return {
+        name: (statistics.median(walls[name]), statistics.median(cpus[name]), counts[name])
+        for name in runs
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=float, default=1e7)
@@ -144,16 +165,7 @@ def main() -> None:
             "asa_live source+binner ds=4": lambda: asa_live(path, 4),
             "asa_live decode only": lambda: asa_live_decode_only(path),
         }
-        results = {}
-        for name, fn in runs.items():
-            fn()  # warm the page cache and the allocator
-            walls, cpus, n = [], [], 0
-            for _ in range(args.repeats):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                n = fn()
-                walls.append(time.perf_counter() - start)
-                cpus.append(time.process_time() - start_cpu)
-            results[name] = (statistics.median(walls), statistics.median(cpus), n)
+        results = interleaved(runs, args.repeats)
         base, base_cpu, _ = results["dv slicer + numpy frames"]
         print("M/s = million events per wall second; cpu M/s = per CPU second of the process")
         print("(all its threads; the build machine is shared); x = speed relative to dv slicer")

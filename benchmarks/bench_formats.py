@@ -5,7 +5,8 @@ For each file: ``read`` = our source alone, streamed packet by packet; ``read+bi
 open_source -> SensorAdapter (to 128x128) -> StreamingBinner
 (15 ms windows, downsample 4), the live pipeline's replay path, streamed packet by packet;
 ``eventcv bulk`` = ``eventcv.load(path).numpy()`` (the whole file at once, no binning).
-M events/s = events / median CPU time (all threads) of --repeats runs; the ratios are ours / eventcv
+M events/s = events / median CPU time (all threads) of --repeats runs, interleaved with the
+peer's; the ratios are ours / eventcv
 (target >= 0.7 on EVT 3.0). The machine is shared: read the ratios, not the absolute numbers.
 
 Files: the real Prophesee recordings in ../shared/data/real, and DAT / CSV / EVT 2.1 copies
@@ -85,16 +86,20 @@ def write_evt21(path: Path, events: np.ndarray) -> None:
     path.write_bytes(b"% evt 2.1\n% geometry 1280x720\n" + words.astype("<u8").tobytes())
 
 
-def median_time(fn, repeats: int) -> tuple[float, int | None]:
-    """Median CPU time of the process (all threads) per run: the machine is shared, and
-    wall time mostly measures the other jobs."""
-    fn()  # warm the page cache and the allocator
-    times, n = [], None
+def interleaved_medians(fns: list, repeats: int) -> list[tuple[float, int | None]]:
+    """Median CPU time of the process (all threads) per run of each function, the runs
+    interleaved (round r runs every function once), so that load changes on the shared
+    machine hit ours and the peer alike; wall time would mostly measure the other jobs."""
+    for fn in fns:
+        fn()  # warm the page cache and the allocator
+    times: list[list[float]] = [[] for _ in fns]
+    counts: list[int | None] = [None] * len(fns)
     for _ in range(repeats):
-        start = time.process_time()
-        n = fn()
-        times.append(time.process_time() - start)
-    return statistics.median(times), n
+        for i, fn in enumerate(fns):
+            start = time.process_time()
+            counts[i] = fn()
+            times[i].append(time.process_time() - start)
+    return [(statistics.median(t), n) for t, n in zip(times, counts, strict=True)]
 
 
 def main() -> None:
@@ -123,9 +128,12 @@ def main() -> None:
             f"{'x read':>7} {'x read+bin':>10}"
         )
         for label, path, size in files:
-            t_read, n = median_time(lambda p=path, s=size: ours_read(p, s), args.repeats)
-            t_bin, _ = median_time(lambda p=path, s=size: ours(p, s), args.repeats)
-            t_lib, n_lib = median_time(lambda p=path, s=size: eventcv_bulk(p, s), args.repeats)
+            runs = [
+                lambda p=path, s=size: ours_read(p, s),
+                lambda p=path, s=size: ours(p, s),
+                lambda p=path, s=size: eventcv_bulk(p, s),
+            ]
+            (t_read, n), (t_bin, _), (t_lib, n_lib) = interleaved_medians(runs, args.repeats)
             row = f"{label:<32} {n:>10,} {n / t_read / 1e6:>6.1f} {n / t_bin / 1e6:>9.1f}"
             if n_lib is None:
                 print(f"{row} {'(none)':>8} {'-':>7} {'-':>10}")

@@ -31,7 +31,9 @@ Counts are preserved inside the kept area. Polarity is untouched (0 = OFF, 1 = O
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +43,9 @@ from asa_live.events.dtype import EVENT_DTYPE
 __all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
 
 ADAPT_MODES = ("crop_scale", "crop", "scale")
+_RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
+# Which uint16 of a uint64 holds its bits 32..47 and 48..63.
+_HALF_X, _HALF_Y = (2, 3) if np.little_endian else (1, 0)
 
 
 @dataclass(frozen=True)
@@ -100,23 +105,32 @@ class SensorAdapter:
         (x_lo, x_share), (y_lo, y_share) = self._luts
         xs = events["x"]
         ys = events["y"]
-        x = x_lo[xs]
-        y = y_lo[ys]
-        if x_share is not None or y_share is not None:
-            draw = _event_hash(events)
-            if x_share is not None:
-                x += ((draw & 0xFFFF) >= x_share[xs]).astype(np.uint16)
-            if y_share is not None:
-                y += (((draw >> 16) & 0xFFFF) >= y_share[ys]).astype(np.uint16)
-        keep = (x < tw) & (y < th)
+        x = np.take(x_lo, xs, mode="clip")
+        y = np.take(y_lo, ys, mode="clip")
+        # Drop first (an area draw never moves a kept pixel out of the target), then work on
+        # the kept events only. Copies and takes go through an opaque record of the same size:
+        # on the packed structured dtype they are ~50x slower (see events/transforms.py).
+        keep = x < tw
+        keep &= y < th
         if keep.all():
-            out = events.copy()
-            out["x"] = x
-            out["y"] = y
-            return out
-        out = events[keep]
-        out["x"] = x[keep]
-        out["y"] = y[keep]
+            out = events.view(_RECORD).copy().view(EVENT_DTYPE)
+        else:
+            out = events.view(_RECORD)[keep].view(EVENT_DTYPE)
+            xs, ys = out["x"], out["y"]
+            if len(out) * 8 >= len(events) * 7:
+                x, y = x[keep], y[keep]  # almost all kept: the mask is predictable
+            else:  # gathering again is ~4x cheaper than a mixed mask on uint16 columns
+                x = np.take(x_lo, xs, mode="clip")
+                y = np.take(y_lo, ys, mode="clip")
+        if x_share is not None or y_share is not None:
+            # the draw's 16-bit halves (bits 32..47 and 48..63), read in place
+            halves = _event_hash(out, *_work_buffers(len(out))).view(np.uint16).reshape(-1, 4)
+            if x_share is not None:
+                x += halves[:, _HALF_X] >= np.take(x_share, xs, mode="clip")
+            if y_share is not None:
+                y += halves[:, _HALF_Y] >= np.take(y_share, ys, mode="clip")
+        out["x"] = x
+        out["y"] = y
         return out
 
     @property
@@ -134,19 +148,46 @@ class SensorAdapter:
         return luts
 
 
-def _event_hash(events: np.ndarray) -> np.ndarray:
-    """32 well-mixed bits per event from (t, x, y): a fixed, stateless 'random' draw, so the
-    same events always map the same way (splitmix64-style multiply / xor-shift)."""
-    key = events["t"].astype(np.uint64)
-    key *= np.uint64(0x9E3779B97F4A7C15)
-    key ^= events["x"].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-    key ^= events["y"].astype(np.uint64) * np.uint64(0x165667B19E3779F9)
-    key ^= key >> np.uint64(31)
+def _event_hash(events: np.ndarray, key: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """A fixed, stateless 'random' draw per event from (t, x, y), so the same events always
+    map the same way (splitmix64-style multiply / xor-shift): 32 well-mixed bits, the upper
+    half of the returned ``key`` (``>> 32``). ``key`` and ``tmp``: uint64 buffers as long as
+    ``events``; each product is one pass."""
+    np.multiply(events["t"].view(np.uint64), np.uint64(0x9E3779B97F4A7C15), out=key)
+    np.multiply(events["x"], np.uint64(0xC2B2AE3D27D4EB4F), out=tmp, dtype=np.uint64)
+    key ^= tmp
+    np.multiply(events["y"], np.uint64(0x165667B19E3779F9), out=tmp, dtype=np.uint64)
+    key ^= tmp
+    np.right_shift(key, np.uint64(31), out=tmp)
+    key ^= tmp
     key *= np.uint64(0xBF58476D1CE4E5B9)
-    key ^= key >> np.uint64(29)
-    return (key >> np.uint64(32)).astype(np.uint32)
+    np.right_shift(key, np.uint64(29), out=tmp)
+    key ^= tmp
+    return key
 
 
+class _WorkBuffers(threading.local):
+    """Per-thread hash buffers for packets up to _WORK_EVENTS: fresh 0.5 MiB temporaries
+    per packet are returned to the OS and fault their pages in again on every call."""
+
+    def __init__(self) -> None:
+        self.key = np.empty(_WORK_EVENTS, np.uint64)
+        self.tmp = np.empty(_WORK_EVENTS, np.uint64)
+
+
+def _work_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if n > _WORK_EVENTS:
+        return np.empty(n, np.uint64), np.empty(n, np.uint64)
+    return _WORK.key[:n], _WORK.tmp[:n]
+
+
+_WORK_EVENTS = 1 << 16
+_WORK = _WorkBuffers()
+
+
+# Building the tables costs ~1 ms per adapter (two 64 Ki-entry int64 passes); a replay opens
+# an adapter per file (and per loop), so they are shared, read-only.
+@lru_cache(maxsize=64)
 def _axis_lut(
     size: int, start: int, length: int, target: int, scale: bool, area: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -159,9 +200,9 @@ def _axis_lut(
     i = np.arange(1 << 16, dtype=np.int64) - start
     inside = (i >= 0) & (i < length) & (np.arange(1 << 16) < size)
     if not scale:
-        return np.where(inside & (i < target), i, target).astype(np.uint16), None
+        return _frozen(np.where(inside & (i < target), i, target).astype(np.uint16)), None
     first = i * target // length
-    lo = np.where(inside & (first < target), first, target).astype(np.uint16)
+    lo = _frozen(np.where(inside & (first < target), first, target).astype(np.uint16))
     if not area or target >= length:
         return lo, None
     # share of pixel i on `first`: (first + 1 - i * target / length) / (target / length)
@@ -170,7 +211,12 @@ def _axis_lut(
     share = np.clip(share, 0, 65536)
     if not (share[inside] < 65536).any():
         return lo, None  # integer ratio: no pixel straddles two target pixels
-    return lo, share.astype(np.uint32)
+    return lo, _frozen(share.astype(np.uint32))
+
+
+def _frozen(table: np.ndarray) -> np.ndarray:
+    table.flags.writeable = False
+    return table
 
 
 class NoiseFilter:

@@ -26,7 +26,8 @@ Streaming policies (:class:`StreamingBinner`):
 
 Speed: time-sorted input is cut into windows with ``np.searchsorted`` on the window edges
 (no per-event division), and counted with one ``np.bincount`` per group of windows whose
-counts fit in cache, so temporaries stay small. Unsorted input is detected on the way and
+counts fit in cache, so temporaries stay small (the kernel: :mod:`asa_live.events.counting`).
+Unsorted input is detected on the way and
 stably sorted first (O(N log N)), giving the same result.
 """
 
@@ -36,34 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asa_live.events.counting import Counter, searchsorted_left
 from asa_live.events.dtype import EVENT_DTYPE
 
 __all__ = ["BinnedWindow", "StreamingBinner", "bin_events"]
 
-# Events per bincount call and the most windows per call: 64 Ki events keep the int64
-# temporaries (~0.5 MiB each) in L2; 16 windows of 2x128x128 int64 counts are 4 MiB.
-_CHUNK_EVENTS = 1 << 16
-_GROUP_COUNT_BYTES = 4 << 20
-# Lookup-table value of an invalid coordinate or polarity: larger than any real index.
-_INVALID = np.int64(1) << 48
-# Below one event per this many cells, a group is counted by sorting its indices instead.
-_SPARSE_RATIO = 16
 # Refuse outputs that would exhaust memory; the streaming binner has no such limit.
 _MAX_OUTPUT_BYTES = 8 << 30
-
-
-def _geometry(sensor_size: tuple[int, int], downsample: int) -> tuple[int, int, int, int]:
-    if len(sensor_size) != 2:
-        raise ValueError(f"sensor_size must be (width, height), got {sensor_size!r}")
-    width, height = int(sensor_size[0]), int(sensor_size[1])
-    if width < 1 or height < 1:
-        raise ValueError(f"sensor_size must be positive, got {sensor_size!r}")
-    if int(downsample) != downsample or downsample < 1:
-        raise ValueError(f"downsample must be a positive integer, got {downsample!r}")
-    downsample = int(downsample)
-    if downsample > min(width, height):
-        raise ValueError(f"downsample {downsample} is larger than the sensor {width}x{height}")
-    return width, height, width // downsample, height // downsample
+_RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
 
 
 def _check_events(events: np.ndarray) -> np.ndarray:
@@ -75,138 +56,13 @@ def _check_events(events: np.ndarray) -> np.ndarray:
     return events
 
 
-def _searchsorted_left(t: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(t, values, side="left")`` for a strided ``t`` without copying it.
-
-    ``np.searchsorted`` first makes a contiguous copy of a strided field view (8 bytes per
-    event, ~10 ms per 10 M events); a vectorised bisection touches only
-    ``len(values) * log2(len(t))`` elements.
-    """
-    if t.flags.c_contiguous or len(t) < 1 << 20 or len(values) * 4 > len(t):
-        return np.searchsorted(t, values, side="left")
-    lo = np.zeros(len(values), dtype=np.int64)
-    hi = np.full(len(values), len(t), dtype=np.int64)
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) >> 1
-        # clip keeps finished lanes (lo == hi == len(t)) indexable; they do not move
-        below = t[np.minimum(mid, len(t) - 1)] < values
-        lo = np.where(active & below, mid + 1, lo)
-        hi = np.where(active & ~below, mid, hi)
+def _take(events: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``events[index]`` (integer or boolean) through an opaque same-size record: indexing
+    the packed structured dtype directly is ~50x slower (see events/transforms.py)."""
+    return events.view(_RECORD)[index].view(EVENT_DTYPE)
 
 
-class _Counter:
-    """Counts time-sorted events into frames; the shared kernel of both binners."""
-
-    def __init__(self, sensor_size: tuple[int, int], downsample: int) -> None:
-        self.width, self.height, self.out_w, self.out_h = _geometry(sensor_size, downsample)
-        self.downsample = int(downsample)
-        self.plane = self.out_w * self.out_h
-        self.frame_size = 2 * self.plane
-        self.crops = self.width % self.downsample or self.height % self.downsample
-        self.max_group = max(1, _GROUP_COUNT_BYTES // (8 * self.frame_size))
-        coords = np.arange(1 << 16, dtype=np.int64)
-        # the margin a non-dividing downsample drops is invalid too (_in_grid removes it first)
-        grid_w, grid_h = self.out_w * self.downsample, self.out_h * self.downsample
-        self._lut_x = np.where(coords < grid_w, coords // self.downsample, _INVALID)
-        self._lut_y = np.where(coords < grid_h, (coords // self.downsample) * self.out_w, _INVALID)
-        self._lut_p = np.full(256, _INVALID, dtype=np.int64)
-        self._lut_p[1] = self.plane
-        self._lut_p[0] = 0
-
-    def count_sorted(
-        self,
-        events: np.ndarray,
-        t0: int,
-        window_us: int,
-        out: np.ndarray,
-        known_sorted: bool = False,
-    ) -> np.ndarray | None:
-        """Write the counts of the events into ``out [T, 2, h, w]`` (window 0 starts at ``t0``);
-        every window of ``out`` is overwritten, so it may come from ``np.empty``.
-
-        ``events`` must lie in ``[t0, t0 + T * window_us)``. Returns the per-window event
-        counts, or None (``out`` then holds garbage) if the events are not sorted.
-        """
-        n_windows = out.shape[0]
-        t = events["t"]
-        edges = t0 + np.arange(n_windows + 1, dtype=np.int64) * window_us
-        bounds = _searchsorted_left(t, edges)
-        if bounds[0] != 0 or bounds[-1] != len(events):
-            return None  # not sorted (or not inside the windows): the caller sorts
-        flat = out.reshape(n_windows, self.frame_size)
-        g0 = 0
-        prev_last_t = None
-        while g0 < n_windows:
-            a = int(bounds[g0])
-            # largest group of windows whose events fit one chunk, at least one window
-            g1 = min(n_windows, g0 + self.max_group)
-            by_events = int(np.searchsorted(bounds, a + _CHUNK_EVENTS, side="right")) - 1
-            g1 = max(g0 + 1, min(g1, by_events))
-            b = int(bounds[g1])
-            if b == a:
-                flat[g0:g1] = 0  # ``out`` may come from np.empty: every window is written
-            else:
-                if g1 - g0 == 1 and b - a > _CHUNK_EVENTS:
-                    # one very dense window: count it in chunks
-                    flat[g0] = 0
-                    for c in range(a, b, _CHUNK_EVENTS):
-                        part = events[c : min(b, c + _CHUNK_EVENTS)]
-                        if not known_sorted and not self._sorted_after(part["t"], prev_last_t):
-                            return None
-                        prev_last_t = part["t"][-1]
-                        counts = np.bincount(self._spatial(part), minlength=self.frame_size)
-                        flat[g0] += counts
-                else:
-                    part = events[a:b]
-                    if not known_sorted and not self._sorted_after(part["t"], prev_last_t):
-                        return None
-                    prev_last_t = part["t"][-1]
-                    index = self._spatial(part)
-                    if g1 - g0 > 1:
-                        per_window = np.diff(bounds[g0 : g1 + 1])
-                        offsets = np.arange(0, (g1 - g0) * self.frame_size, self.frame_size)
-                        index += np.repeat(offsets, per_window)
-                    cells = (g1 - g0) * self.frame_size
-                    if (b - a) * _SPARSE_RATIO < cells:
-                        # Sparse windows: a dense int64 bincount would zero and read 8 bytes
-                        # per cell for few events; sorting the few indices is cheaper.
-                        flat[g0:g1] = 0
-                        cell, count = np.unique(index, return_counts=True)
-                        flat[g0:g1].reshape(-1)[cell] = count
-                    else:
-                        counts = np.bincount(index, minlength=cells)
-                        flat[g0:g1] = counts.reshape(g1 - g0, self.frame_size)
-            g0 = g1
-        return np.diff(bounds)
-
-    @staticmethod
-    def _sorted_after(t: np.ndarray, prev_last_t: np.int64 | None) -> bool:
-        if prev_last_t is not None and t[0] < prev_last_t:
-            return False
-        return bool(np.all(t[1:] >= t[:-1]))
-
-    def _spatial(self, part: np.ndarray) -> np.ndarray:
-        """Flat index ``p * h * w + (y // ds) * w + x // ds`` (int64) of each event.
-
-        Three lookup-table gathers (``np.take``) replace the shifts, products and range checks:
-        an out-of-sensor coordinate or p > 1 maps to a huge value caught by one ``max``.
-        Events must already lie inside the downsampled grid (see :func:`_in_grid`)."""
-        index = np.take(self._lut_p, part["p"])
-        index += np.take(self._lut_y, part["y"])
-        index += np.take(self._lut_x, part["x"])
-        if len(index) and index.max() >= _INVALID:
-            x, y, p = part["x"], part["y"], part["p"]
-            raise ValueError(
-                f"events outside the {self.width}x{self.height} sensor or with p > 1 "
-                f"(max x {x.max()}, max y {y.max()}, max p {p.max()})"
-            )
-        return index
-
-
-def _in_grid(events: np.ndarray, counter: _Counter) -> np.ndarray:
+def _in_grid(events: np.ndarray, counter: Counter) -> np.ndarray:
     """Validate coordinates, then drop the margin that ``downsample`` does not cover."""
     if len(events) == 0:
         return events
@@ -217,14 +73,14 @@ def _in_grid(events: np.ndarray, counter: _Counter) -> np.ndarray:
             f"(max x {x.max()}, max y {y.max()})"
         )
     keep = (x < counter.out_w * counter.downsample) & (y < counter.out_h * counter.downsample)
-    return events if keep.all() else events[keep]
+    return events if keep.all() else _take(events, keep)
 
 
-def _empty_frames(counter: _Counter) -> np.ndarray:
+def _empty_frames(counter: Counter) -> np.ndarray:
     return np.zeros((0, 2, counter.out_h, counter.out_w), dtype=np.float32)
 
 
-def _alloc(n_windows: int, counter: _Counter) -> np.ndarray:
+def _alloc(n_windows: int, counter: Counter) -> np.ndarray:
     nbytes = n_windows * counter.frame_size * 4
     if nbytes > _MAX_OUTPUT_BYTES:
         raise ValueError(
@@ -256,7 +112,7 @@ def bin_events(
     """
     events = _check_events(events)
     window_us = _check_window(window_us)
-    counter = _Counter(sensor_size, downsample)
+    counter = Counter(sensor_size, downsample)
     if len(events) == 0:
         return _empty_frames(counter)
     if t0_us is None and counter.crops:
@@ -269,7 +125,7 @@ def bin_events(
     t = events["t"]
     # Fast path: assume time order; count_sorted verifies it on the way (cache-hot).
     t0 = int(t[0]) if t0_us is None else int(t0_us)
-    lo = 0 if t0_us is None else int(_searchsorted_left(t, np.array([t0], np.int64))[0])
+    lo = 0 if t0_us is None else int(searchsorted_left(t, np.array([t0], np.int64))[0])
     if lo == 0 or bool(np.all(t[:lo] < t0)):
         body = events[lo:]
         if len(body) and int(body["t"][-1]) >= t0:
@@ -281,10 +137,10 @@ def bin_events(
     if t0_us is None:
         t0 = int(t.min())
     else:
-        events = events[t >= t0]
+        events = _take(events, t >= t0)
         if len(events) == 0:
             return _empty_frames(counter)
-    events = events[np.argsort(events["t"], kind="stable")]
+    events = _take(events, np.argsort(events["t"], kind="stable"))
     out = _alloc((int(events["t"][-1]) - t0) // window_us + 1, counter)
     if counter.count_sorted(events, t0, window_us, out) is None:  # pragma: no cover
         raise RuntimeError("internal error: sorted events reported as unsorted")
@@ -325,7 +181,7 @@ class StreamingBinner:
         max_gap_windows: int = 100,
     ) -> None:
         self.window_us = _check_window(window_us)
-        self._counter = _Counter(sensor_size, downsample)
+        self._counter = Counter(sensor_size, downsample)
         if int(max_gap_windows) != max_gap_windows or max_gap_windows < 0:
             raise ValueError(f"max_gap_windows must be an integer >= 0, got {max_gap_windows!r}")
         self.max_gap_windows = int(max_gap_windows)
@@ -388,64 +244,65 @@ class StreamingBinner:
         out: list[BinnedWindow] = []
         if len(events) == 0:
             return out
-        t = events["t"]
+        # a contiguous copy of the times: the diff, the searchsorted and the order checks
+        # below would each copy the strided field otherwise
+        t = events["t"].copy()
         if self._t0 is None:
             self._t0 = int(t.min())
-        # one diff serves the order check and the gap split below
-        steps = np.diff(t)
-        if len(steps) and steps.min() < 0:
-            events = events[np.argsort(t, kind="stable")]
-            t = events["t"]
-            steps = np.diff(t)
+        if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
+            order = np.argsort(t, kind="stable")
+            events, t = _take(events, order), t[order]
         open_start = self._t0 + self._open * self.window_us
         if t[0] < open_start:
             n_late = int(np.searchsorted(t, open_start, side="left"))
             self.late_events += n_late
-            events, t, steps = events[n_late:], t[n_late:], steps[n_late:]
+            events, t = events[n_late:], t[n_late:]
             if len(events) == 0:
                 return out
         if self._counter.crops:
             keep_all = _in_grid(events, self._counter)
             if len(keep_all) != len(events):
                 events = keep_all
-                t = events["t"]
-                steps = np.diff(t)
+                t = events["t"].copy()
                 if len(events) == 0:
                     return out
         self.total_events += len(events)
         # Split the packet where more than max_gap_windows empty windows may lie between two
         # events (a step > (max_gap_windows + 1) * window_us is necessary for that), so that
-        # no frame stack spans a long gap; _advance_open_to applies the exact rule.
+        # no frame stack spans a long gap; _advance_open_to applies the exact rule. No step
+        # is longer than the whole packet: most packets need no diff.
         gap_us = (self.max_gap_windows + 1) * self.window_us
-        if len(steps) == 0 or steps.max() <= gap_us:
-            self._push_sorted(events, out)
+        if int(t[-1]) - int(t[0]) <= gap_us:
+            self._push_sorted(events, t, out)
             return out
-        cuts = np.flatnonzero(steps > gap_us)
+        cuts = np.flatnonzero(np.diff(t) > gap_us)
         bounds = [0, *(cuts + 1).tolist(), len(events)]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            self._push_sorted(events[a:b], out)
+            self._push_sorted(events[a:b], t[a:b], out)
         return out
 
-    def _push_sorted(self, events: np.ndarray, out: list[BinnedWindow]) -> None:
-        t = events["t"]
-        first_w = (int(t[0]) - self._t0) // self.window_us
-        last_w = (int(t[-1]) - self._t0) // self.window_us
+    def _push_sorted(self, events: np.ndarray, t: np.ndarray, out: list[BinnedWindow]) -> None:
+        window_us = self.window_us
+        first_w = (int(t[0]) - self._t0) // window_us
+        last_w = (int(t[-1]) - self._t0) // window_us
         self._advance_open_to(first_w, out)
         n = last_w - self._open + 1
         stack = np.empty((n, *self.frame_shape), dtype=np.float32)
-        start = self._t0 + self._open * self.window_us
+        start = self._t0 + self._open * window_us
         per_window = self._counter.count_sorted(
-            events, start, self.window_us, stack, known_sorted=True
+            events, start, window_us, stack, known_sorted=True, t=t
         )
         if per_window is None:  # pragma: no cover - push() sorted the events
             raise RuntimeError("internal error: sorted events reported as unsorted")
         stack[0] += self._acc
         per_window[0] += self._acc_events
+        counts = per_window.tolist()
         for i in range(n - 1):
-            out.append(self._window(self._open + i, stack[i], per_window[i]))
+            out.append(BinnedWindow(self._open + i, start, start + window_us, stack[i], counts[i]))
+            start += window_us
         self._open += n - 1
         self._acc = stack[n - 1].copy() if n > 1 else stack[0]
-        self._acc_events = int(per_window[n - 1])
+        self._acc_events = counts[n - 1]
 
     def advance_to(self, t_us: int) -> list[BinnedWindow]:
         """Declare that no event earlier than ``t_us`` will come (e.g. a live camera is idle):

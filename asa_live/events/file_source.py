@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.errors import InputFileError
+from asa_live.events.dtype import EVENT_DTYPE
 
 __all__ = ["FileSource", "SensorGuard", "check_file", "parse_sensor_size", "read_chunks"]
 
+_RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
 CHUNK_BYTES = 1 << 21  # 2 MiB: 0.5 M EVT 2.0 words per packet, small enough to stay in cache
 
 
@@ -85,9 +87,13 @@ class SensorGuard:
         self._checked = False
 
     def __call__(self, packet: np.ndarray) -> np.ndarray:
-        inside = (packet["x"] < self.width) & (packet["y"] < self.height)
-        n_out = len(packet) - int(np.count_nonzero(inside))
         self.seen += len(packet)
+        inside = None
+        n_out = 0
+        # the common case, every event inside, costs two reductions and no mask
+        if len(packet) and (packet["x"].max() >= self.width or packet["y"].max() >= self.height):
+            inside = (packet["x"] < self.width) & (packet["y"] < self.height)
+            n_out = len(packet) - int(np.count_nonzero(inside))
         self.dropped += n_out
         if not self._checked and self.seen >= self._check_events:
             self._checked = True
@@ -98,7 +104,10 @@ class SensorGuard:
                     f"x={int(packet['x'].max())}, y={int(packet['y'].max())}): the stated size "
                     "is wrong; give the right one with --sensor-size WxH."
                 )
-        return packet if n_out == 0 else packet[inside]
+        if inside is None:
+            return packet
+        # through an opaque record: boolean takes of the packed dtype are ~50x slower
+        return packet.view(_RECORD)[inside].view(packet.dtype)
 
     def warn(self) -> None:
         if self.dropped:

@@ -173,7 +173,8 @@ class IngestStage:
         events = self.adapter(self._filter(packet))
         windows += self._wrap(self.binner.push(events), t_known)
         if self.offset_us:  # taps (display, video) see the reports' time, not the source's
-            events = events.copy()
+            # copied as opaque records: a structured copy of the packed dtype is ~50x slower
+            events = events.view(f"V{events.itemsize}").copy().view(events.dtype)
             events["t"] += self.offset_us
         return events, windows
 
