@@ -13,6 +13,7 @@ import numpy as np
 
 from asa_live.errors import InputFileError
 from asa_live.events.dtype import EVENT_DTYPE
+from asa_live.events.source_base import SourceBase
 
 __all__ = ["FileSource", "SensorGuard", "check_file", "parse_sensor_size", "read_chunks"]
 
@@ -118,7 +119,7 @@ class SensorGuard:
             )
 
 
-class FileSource:
+class FileSource(SourceBase):
     """Base of the file sources: ``sensor_size``, ``name``, ``format``, ``close()``, context
     manager, and counters ``dropped`` (outside the sensor) and ``triggers`` (skipped
     EXT_TRIGGER words). Iterating again starts the file over (re-openable) until ``close()``."""
@@ -131,7 +132,7 @@ class FileSource:
         self.sensor_size = sensor_size
         self.dropped = 0
         self.triggers = 0
-        self._closed = False
+        super().__init__()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         guard = SensorGuard(self.sensor_size, self.name)
@@ -148,16 +149,3 @@ class FileSource:
 
     def _packets(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
-
-    def close(self) -> None:
-        """Stop iteration at the next packet."""
-        self._closed = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, sensor_size={self.sensor_size})"

@@ -34,6 +34,7 @@ from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.formats import detect_format, open_file_source
 from asa_live.events.ibm import iter_aedat31, read_aedat31_header
 from asa_live.events.prophesee_camera import PropheseeCameraSource
+from asa_live.events.source_base import SourceBase
 from asa_live.events.tonic_npy import TONIC_SENSOR_SIZE, _load, iter_tonic_npy
 
 __all__ = [
@@ -63,35 +64,7 @@ class EventSource(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-class _SourceBase:
-    sensor_size: tuple[int, int]
-    name: str
-
-    def __init__(self) -> None:
-        self._closed = False
-
-    def close(self) -> None:
-        """Stop iteration at the next packet and release the file."""
-        self._closed = True
-
-    def _until_closed(self, packets: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-        """``packets`` until :meth:`close` is called (checked before each packet)."""
-        for packet in packets:
-            if self._closed:
-                return
-            yield packet
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, sensor_size={self.sensor_size})"
-
-
-class Aedat4FileSource(_SourceBase):
+class Aedat4FileSource(SourceBase):
     """Replay of an AEDAT4 file (dv-processing), one packet per dv event batch."""
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -107,7 +80,7 @@ class Aedat4FileSource(_SourceBase):
         yield from self._until_closed(iter_aedat4(self.path, recording=recording))
 
 
-class IbmAedatSource(_SourceBase):
+class IbmAedatSource(SourceBase):
     """DVS128 Gesture AEDAT 3.1 file, streamed packet by packet (numpy reader)."""
 
     def __init__(
@@ -126,7 +99,7 @@ class IbmAedatSource(_SourceBase):
         yield from self._until_closed(iter_aedat31(self.path, self.max_events_per_packet))
 
 
-class TonicNpySource(_SourceBase):
+class TonicNpySource(SourceBase):
     """One tonic DVSGesture sample (``.npy``, t in ms, converted to us), 128x128."""
 
     def __init__(
@@ -146,7 +119,7 @@ class TonicNpySource(_SourceBase):
         yield from self._until_closed(packets)
 
 
-class ArraySource(_SourceBase):
+class ArraySource(SourceBase):
     """In-memory events cut into consecutive ``packet_us`` slices (sorted by time first).
 
     Empty slices are not yielded.
