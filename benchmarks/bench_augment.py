@@ -34,9 +34,9 @@ import math
 import statistics
 import time
 
+import bench_binning  # a sibling script (benchmarks/ is sys.path[0] when run)
 import numpy as np
 
-from asa_live.events import EVENT_DTYPE
 from asa_live.events.augment import AugmentConfig, Augmenter, AugmentParams
 from asa_live.events.background import background_activity, hot_pixels, merge_sorted
 from asa_live.events.transforms import (
@@ -53,13 +53,8 @@ TONIC_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("p", bool), ("t", np.
 
 
 def make_stream(n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    events = np.empty(n, EVENT_DTYPE)
-    events["t"] = (np.arange(n, dtype=np.float64) * (DURATION_US / n)).astype(np.int64)
-    events["x"] = rng.integers(0, SENSOR[0], n, dtype=np.uint16)
-    events["y"] = rng.integers(0, SENSOR[1], n, dtype=np.uint16)
-    events["p"] = rng.integers(0, 2, n, dtype=np.uint8)
-    return events
+    """n uniform random events over DURATION_US (bench_binning's stream, shorter)."""
+    return bench_binning.make_stream(n, seed, duration_us=DURATION_US)
 
 
 def timed(fn, repeats: int) -> tuple[float, float, object]:

@@ -32,10 +32,11 @@ DURATION_US = 60_000_000
 TONIC_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("p", bool), ("t", np.int64)])
 
 
-def make_stream(n: int, seed: int = 0) -> np.ndarray:
+def make_stream(n: int, seed: int = 0, duration_us: int = DURATION_US) -> np.ndarray:
+    """n uniform random events (x, y, p) spread evenly over ``duration_us``."""
     rng = np.random.default_rng(seed)
     events = np.empty(n, EVENT_DTYPE)
-    events["t"] = (np.arange(n, dtype=np.float64) * (DURATION_US / n)).astype(np.int64)
+    events["t"] = (np.arange(n, dtype=np.float64) * (duration_us / n)).astype(np.int64)
     events["x"] = rng.integers(0, SENSOR[0], n, dtype=np.uint16)
     events["y"] = rng.integers(0, SENSOR[1], n, dtype=np.uint16)
     events["p"] = rng.integers(0, 2, n, dtype=np.uint8)

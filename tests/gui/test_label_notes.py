@@ -9,18 +9,8 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
-from asa_live.gui.main_window import MainWindow  # noqa: E402
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot, small_ckpt):
-    win = MainWindow(small_ckpt, redraw_hz=30)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def test_broken_sidecar_labels_are_a_note_not_a_blocker(qtbot, window, tmp_path, recording):

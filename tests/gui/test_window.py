@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 pytest.importorskip("PyQt6")  # the gui extra; CI installs it (dev extra)
@@ -9,15 +11,6 @@ pytest.importorskip("PyQt6")  # the gui extra; CI installs it (dev extra)
 from asa_live.gui.main_window import MAX_REDRAW_HZ, MainWindow  # noqa: E402
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def window(qtbot, small_ckpt):
-    win = MainWindow(small_ckpt, redraw_hz=30)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def _wait_reports(qtbot, win, more_than, timeout=20000):
@@ -164,7 +157,7 @@ def test_pipeline_error_mid_stream_shows_a_dialog(qtbot, window, recording):
             sensor_size = source.sensor_size
 
             def __iter__(self):
-                yield from list(source)[:20]
+                yield from itertools.islice(iter(source), 20)  # read only what is sent
                 raise CameraError("The camera stopped after 20 packets: plug it back in.")
 
             def close(self):
