@@ -2,8 +2,9 @@
 
 On a terminal: tqdm's bar, redrawn in place. Anywhere else (a pipe, a log file, the GUI's
 fine-tune runner, CI): the same text as whole lines, at most one every ``log_interval_s``
-seconds, so a log holds "epoch 2/8:  40%| 96/240 [01:10<01:45, ...]" lines instead of
-carriage-return soup. The GUI parses "n/total" from either form.
+seconds and only for phases that last longer than that, so a log holds "epoch 2/8:  40%|
+96/240 [01:10<01:45, ...]" lines instead of carriage-return soup. The GUI parses "n/total"
+from either form.
 """
 
 from __future__ import annotations
@@ -35,4 +36,6 @@ def progress_bar(*, log_interval_s: float = 5.0, stream: TextIO | None = None, *
     if stream.isatty():
         return tqdm(file=stream, **kw)
     kw.pop("dynamic_ncols", None)
-    return tqdm(file=_Lines(stream), mininterval=log_interval_s, ncols=100, ascii=True, **kw)
+    # delay: a phase shorter than one interval prints nothing at all (no noise around errors)
+    return tqdm(file=_Lines(stream), mininterval=log_interval_s, delay=log_interval_s, ncols=100,
+                ascii=True, **kw)  # fmt: skip

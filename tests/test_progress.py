@@ -26,3 +26,11 @@ def test_disabled_bar_prints_nothing():
     bar.update(3)
     bar.close()
     assert out.getvalue() == ""
+
+
+def test_short_phases_print_nothing_off_a_terminal():
+    out = io.StringIO()
+    bar = progress_bar(total=3, stream=out, log_interval_s=60)
+    bar.update(3)
+    bar.close()
+    assert out.getvalue() == ""

@@ -175,12 +175,13 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
             entry["paper"] = paper_protocol(
                 ckpt.model, split.sequences, clip_windows=args.clip_windows,
                 num_clips=args.test_clips, batch_size=args.batch_size, device=device,
-                max_segments=args.max_test_items, readout=readout,
+                max_segments=args.max_test_items, readout=readout, progress=True,
             )  # fmt: skip
         if args.protocol in ("stream", "both"):
             entry["stream"] = streaming_protocol(
                 ckpt.model, split.sequences, readout=readout,
                 onset_grace_ms=args.onset_grace_ms, device=device, batch_size=args.batch_size,
+                progress=True,
             )  # fmt: skip
         results[label] = entry
     out = Path(args.out)

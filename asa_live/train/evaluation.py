@@ -204,6 +204,7 @@ def run_sequences(
     device: torch.device | str = "cpu",
     batch_size: int = 8,
     amp: bool = False,
+    progress: bool = False,
 ) -> list[dict[str, np.ndarray]]:
     """Each sequence from one initial state, chunk after chunk (eval mode).
 
@@ -218,6 +219,7 @@ def run_sequences(
     results: list[dict[str, np.ndarray]] = []
     order = sorted(range(len(sequences)), key=lambda i: sequences[i].num_windows)
     by_index: dict[int, dict[str, np.ndarray]] = {}
+    bar = progress_bar(total=len(order), desc="streaming", unit="recording", disable=not progress)
     for b in range(0, len(order), batch_size):
         idx = order[b : b + batch_size]
         length = max(sequences[i].num_windows for i in idx)
@@ -239,6 +241,8 @@ def run_sequences(
         for row, i in enumerate(idx):
             n = sequences[i].num_windows
             by_index[i] = {"output_spikes": out[row, :n], "layer_spikes": lay[row, :n]}
+        bar.update(len(idx))
+    bar.close()
     for i in range(len(sequences)):
         results.append(by_index[i])
     return results
@@ -255,6 +259,7 @@ def streaming_protocol(
     amp: bool = False,
     curve_max_ms: float = 3000.0,
     runs: list[dict[str, np.ndarray]] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Continuous recordings, window by window, as the live app sees them (see module doc).
 
@@ -265,7 +270,9 @@ def streaming_protocol(
     readout = readout if readout is not None else Readout()
     num_classes = net.config.num_classes - int(readout.background)
     if runs is None:
-        runs = run_sequences(model, sequences, device=device, batch_size=batch_size, amp=amp)
+        runs = run_sequences(
+            model, sequences, device=device, batch_size=batch_size, amp=amp, progress=progress
+        )
     all_pred, all_label, after_grace = [], [], []
     latencies_ms: list[float | None] = []
     per_segment = []

@@ -98,3 +98,23 @@ def test_eval_evaluates_best_once_when_it_is_the_last(tiny_stream_cfg, tmp_path,
     plots = [ln.split("plot: ", 1)[1] for ln in capsys.readouterr().out.splitlines()
              if ln.startswith("plot: ")]  # fmt: skip
     assert plots and all(Path(p).is_file() for p in plots)
+
+
+def test_long_phases_show_progress(monkeypatch):
+    """Data loading runs under a named progress bar that counts every job."""
+    import io
+
+    from asa_live.progress import progress_bar
+    from asa_live.train.data import pool
+
+    out = io.StringIO()
+    made = []
+
+    def recording_bar(**kw):
+        made.append(kw)
+        return progress_bar(stream=out, log_interval_s=0, **kw)
+
+    monkeypatch.setattr(pool, "progress_bar", recording_bar)
+    assert pool.map_jobs(abs, [-1, -2, -3], 0, desc="reading + binning trials") == [1, 2, 3]
+    assert made[0]["desc"] == "reading + binning trials" and made[0]["total"] == 3
+    assert "3/3" in out.getvalue().splitlines()[-1]

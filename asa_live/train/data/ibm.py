@@ -56,7 +56,7 @@ def load_ibm_split(root: str | Path, train: bool, cfg: DataConfig) -> DataSplit:
             "unpack the whole DvsGesture.tar.gz there."
         )
     jobs = [(str(root / n), cfg) for n in names]
-    results = map_jobs(_load_trial, jobs, cfg.data_workers)
+    results = map_jobs(_load_trial, jobs, cfg.data_workers, desc="reading + binning trials")
     sequences = [sequence_from_arrays(n, a, cfg.window_us) for n, a in results]
     split = DataSplit(sequences, "")
     split.description = (

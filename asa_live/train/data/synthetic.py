@@ -111,7 +111,7 @@ def make_synthetic_split(
     plan = recording_plan(train=train, num_recordings=num_recordings,
                           gestures_per_recording=gestures_per_recording)  # fmt: skip
     jobs = [(class_ids, seed, cfg, generator_hash) for class_ids, seed in plan]
-    results = map_jobs(_make_recording, jobs, cfg.data_workers)
+    results = map_jobs(_make_recording, jobs, cfg.data_workers, desc="synthetic data")
     sequences = [sequence_from_arrays(name, a, cfg.window_us) for name, a in results]
     split = DataSplit(sequences, "")
     split.description = (

@@ -114,7 +114,7 @@ def load_tonic_split(root: str | Path, train: bool, cfg: DataConfig) -> DataSpli
             f"tonic labels must be 0..{NUM_GESTURE_CLASSES - 1}, found {bad[0]} under '{folder}'."
         )
     jobs = [(str(p), label, cfg) for p, label in items]
-    results = map_jobs(_load_file, jobs, cfg.data_workers)
+    results = map_jobs(_load_file, jobs, cfg.data_workers, desc="reading + binning samples")
     sequences = [sequence_from_arrays(n, a, cfg.window_us) for n, a in results]
     return DataSplit(
         sequences,
