@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"done: best epoch {best.get('epoch')} segment accuracy "
         f"{_pct(best.get('segment_accuracy'))}; last epoch {last.get('epoch')} "
-        f"{_pct(last.get('test_segment_acc'))}; checkpoints in {summary['out_dir']}"
+        f"{_pct(last.get('val_segment_acc'))}; checkpoints in {summary['out_dir']}"
     )
     return 0
 

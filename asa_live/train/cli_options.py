@@ -73,6 +73,9 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                                      "gestures per synthetic recording"),
     "data_workers": ({"type": int_in(0, 1024)}, "processes generating / binning data "
                      "(0 = this process)"),
+    "val_fraction": ({"type": float_in(0.0, 1.0, high_open=True)},
+                     "training sequences held out to pick the best epoch (not for --data "
+                     "folder, which holds out takes); the test split is never read in training"),
     "holdout_fraction": ({"type": float_in(0.0, 1.0, high_open=True)},
                          "folder data without trial lists: share of each class's takes held "
                          "out for validation (at least one take of a class with >= 2 takes)"),

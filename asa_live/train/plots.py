@@ -142,13 +142,13 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: str | os.Pa
 
     axes[0].plot(*series("train_loss"), marker=".", label="train")
     axes[0].set_title("loss")
-    for key, name in (("train_acc", "train"), ("test_segment_acc", "held out (segments)")):
+    for key, name in (("train_acc", "train"), ("val_segment_acc", "validation (segments)")):
         x, y = series(key)
         axes[1].plot(x, [100 * v for v in y], marker=".", label=name)
     axes[1].set_title("accuracy (%)")
     axes[1].set_ylim(0, 101)
-    axes[2].plot(*series("test_nasfr"), marker=".", color="tab:purple")
-    axes[2].set_title("firing rate (NASFR, held out)")
+    axes[2].plot(*series("val_nasfr"), marker=".", color="tab:purple")
+    axes[2].set_title("firing rate (NASFR, validation)")
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

@@ -63,6 +63,10 @@ class TrainConfig:
     #: "folder" data: share of each class's takes held out for validation when the folder
     #: has no trial lists (at least one take of every class with >= 2 takes).
     holdout_fraction: float = 0.2
+    #: Data sets other than a recordings folder: this fraction of the training sequences (the
+    #: last by name: in IBM's layout the last users) is the validation split that picks the
+    #: best epoch. The test split is never read during training.
+    val_fraction: float = 0.1
     #: Recordings whose every window is "no gesture" (any format open_source reads), drawn in
     #: ``negative_fraction`` of the training items (stream mode).
     negatives: str | None = None
@@ -173,6 +177,7 @@ class TrainConfig:
             (self.burn_in_windows >= 0, "burn_in_windows must be >= 0"),
             (self.test_clips >= 1, "test_clips must be >= 1"),
             (0.0 <= self.holdout_fraction < 1.0, "holdout_fraction must be in [0, 1)"),
+            (0.0 <= self.val_fraction < 1.0, "val_fraction must be in [0, 1)"),
             (0.0 <= self.negative_fraction < 1.0, "negative_fraction must be in [0, 1)"),
             (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
             (self.head_lr_scale > 0, "head_lr_scale must be positive"),

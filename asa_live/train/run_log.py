@@ -16,8 +16,8 @@ __all__ = ["LOG_FIELDS", "RunLogger", "provenance"]
 log = logging.getLogger(__name__)
 
 LOG_FIELDS = [
-    "epoch", "lr", "train_loss", "train_acc", "test_segment_acc", "test_clip_acc",
-    "test_nasfr", "epoch_s", "steps",
+    "epoch", "lr", "train_loss", "train_acc", "val_segment_acc", "val_clip_acc",
+    "val_nasfr", "epoch_s", "steps",
 ]  # fmt: skip
 
 

@@ -78,7 +78,7 @@ class _Run:
     scheduler: Any
     scaler: torch.amp.GradScaler | None
     dataset: Dataset
-    test_split: DataSplit
+    val_split: DataSplit
     data_desc: str
     logger: RunLogger
     stop: StopRequest
@@ -207,7 +207,7 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
         cfg=cfg, dist=dist_info, device=device, out_dir=out_dir,
         model=_wrap(net, cfg, dist_info, device), optimizer=optimizer, scheduler=scheduler,
         scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
-        dataset=data.dataset, test_split=data.test, data_desc=data.description,
+        dataset=data.dataset, val_split=data.val, data_desc=data.description,
         logger=RunLogger(out_dir, dist_info.is_main, cfg.tensorboard), stop=stop,
         class_names=data.class_names, readout=readout,
     )  # fmt: skip
@@ -340,20 +340,21 @@ def _train_epoch(run: _Run, epoch: int, position: Position) -> dict[str, Any]:
 
 
 def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) -> None:
-    """Paper protocol on the test split (when due), log row, last/best checkpoints (rank 0)."""
+    """Paper protocol on the validation split (when due), log row, last/best checkpoints
+    (rank 0). The test split is never read during training."""
     cfg = run.cfg
     evaluate_now = (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs
-    if run.dist.is_main and evaluate_now and run.test_split.num_segments:
+    if run.dist.is_main and evaluate_now and run.val_split.num_segments:
         result = paper_protocol(
-            run.net, run.test_split.sequences, clip_windows=cfg.clip_windows,
+            run.net, run.val_split.sequences, clip_windows=cfg.clip_windows,
             num_clips=cfg.test_clips, batch_size=max(1, cfg.batch_size), device=run.device,
             amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
             readout=run.readout,
         )  # fmt: skip
         row.update(
-            test_segment_acc=result["segment_accuracy"],
-            test_clip_acc=result["clip_accuracy"],
-            test_nasfr=result["nasfr"],
+            val_segment_acc=result["segment_accuracy"],
+            val_clip_acc=result["clip_accuracy"],
+            val_nasfr=result["nasfr"],
         )
     row["epoch_s"] = seconds
     run.history.append(row)
@@ -382,8 +383,8 @@ def _save_checkpoints(run: _Run, epoch: int, row: dict[str, Any]) -> None:
     names = run.class_names
     save_checkpoint(run.out_dir / "last.safetensors", run.net, binning, names, prov)
     # Without a validation split (every class a single take) the last epoch is the best.
-    score = row.get("test_segment_acc")
-    no_val = not run.test_split.num_segments
+    score = row.get("val_segment_acc")
+    no_val = not run.val_split.num_segments
     if no_val or (score is not None and score > run.best["segment_accuracy"]):
         run.best = {"epoch": epoch + 1, "segment_accuracy": -1.0 if no_val else score, **metrics}
         save_checkpoint(run.out_dir / "best.safetensors", run.net, binning, names, prov)
@@ -393,7 +394,7 @@ def _finalize_readout(run: _Run) -> dict[str, Any]:
     """The readout the checkpoint stores (what asa-live and asa-live-eval use).
 
     The one place where a calibration of the "no gesture" decision (temperature, threshold,
-    fitted on ``run.test_split``, the validation split) adds its fields.
+    fitted on ``run.val_split``, the validation split) adds its fields.
     """
     return run.readout.to_spec()
 

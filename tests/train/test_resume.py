@@ -136,7 +136,7 @@ def test_ctrl_c_while_the_data_is_generated_quits_at_once(resume_base_cfg, tmp_p
     def generating(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_data, "load_splits", generating)
+    monkeypatch.setattr(run_data, "load_split", generating)
     with pytest.raises(TrainingInterrupted, match="without --resume"):
         run_training(cfg)
     assert not (tmp_path / "run" / "train_state.safetensors").exists()

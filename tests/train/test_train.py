@@ -41,7 +41,7 @@ def test_one_epoch_writes_loadable_checkpoints(mode, tiny_clip_cfg, tiny_stream_
     assert TrainConfig.load(run / "config.json") == cfg
     rows = _rows(run)
     assert len(rows) == 1 and float(rows[0]["train_loss"]) > 0
-    assert 0.0 <= float(rows[0]["test_segment_acc"]) <= 1.0
+    assert 0.0 <= float(rows[0]["val_segment_acc"]) <= 1.0
     assert summary["last"]["epoch"] == 1 and summary["best"]["epoch"] == 1
     # The curves are drawn beside log.csv (a real PNG, not an empty file).
     assert (run / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,6 +25,7 @@ from asa_live.train.data.sequences import DataSplit, sequence_from_arrays
 __all__ = [
     "TEST_SEED_BASE",
     "TRAIN_SEED_BASE",
+    "VAL_SEED_BASE",
     "make_synthetic_split",
     "recording_plan",
     "recordings_for",
@@ -32,6 +33,9 @@ __all__ = [
 
 TRAIN_SEED_BASE = 0
 TEST_SEED_BASE = 100_000
+#: Validation recordings (model selection, calibration): held out like the test seeds, never
+#: the same ones.
+VAL_SEED_BASE = 101_000
 
 # Modules of asa_live.synth that never change what generate_recording returns (the
 # command line, the figures, the dataset writers): editing them keeps cached frames valid.
@@ -76,14 +80,14 @@ def recordings_for(per_class: int, gestures_per_recording: int) -> int:
 
 
 def recording_plan(
-    *, train: bool, num_recordings: int, gestures_per_recording: int
+    *, train: bool, num_recordings: int, gestures_per_recording: int, base: int | None = None
 ) -> list[tuple[list[int], int]]:
     """``(class_ids, seed)`` of each recording of a split.
 
     A recording's gestures cycle through the classes in an order shuffled by its seed, so
     every class appears equally often overall.
     """
-    base = TRAIN_SEED_BASE if train else TEST_SEED_BASE
+    base = base if base is not None else (TRAIN_SEED_BASE if train else TEST_SEED_BASE)
     n = NUM_GESTURE_CLASSES
     plan = []
     for i in range(num_recordings):
@@ -100,22 +104,24 @@ def make_synthetic_split(
     train: bool,
     num_recordings: int,
     gestures_per_recording: int,
+    validation: bool = False,
 ) -> DataSplit:
     """Synthetic continuous recordings (gestures with idle gaps), like IBM's trials.
 
     A recording's gestures cycle through the classes in an order shuffled by its seed, so
     every class appears equally often overall.
     """
-    base = TRAIN_SEED_BASE if train else TEST_SEED_BASE
+    base = VAL_SEED_BASE if validation else (TRAIN_SEED_BASE if train else TEST_SEED_BASE)
     generator_hash = _synth_source_hash()
     plan = recording_plan(train=train, num_recordings=num_recordings,
-                          gestures_per_recording=gestures_per_recording)  # fmt: skip
+                          gestures_per_recording=gestures_per_recording, base=base)  # fmt: skip
     jobs = [(class_ids, seed, cfg, generator_hash) for class_ids, seed in plan]
     results = map_jobs(_make_recording, jobs, cfg.data_workers, desc="synthetic data")
     sequences = [sequence_from_arrays(name, a, cfg.window_us) for name, a in results]
     split = DataSplit(sequences, "")
     split.description = (
-        f"synthetic {'train' if train else 'test'}: {len(sequences)} recordings (seeds "
+        f"synthetic {'validation' if validation else 'train' if train else 'test'}: "
+        f"{len(sequences)} recordings (seeds "
         f"{base}..{base + num_recordings - 1}), {split.num_segments} gestures of "
         f"{cfg.synth_duration_ms} ms"
     )
