@@ -41,7 +41,7 @@ from asa_live.train.devices import resolve_device, seed_everything
 from asa_live.train.evaluation import paper_protocol
 from asa_live.train.init import init_network
 from asa_live.train.loop import ChunkRunner, EpochStats, train_one_epoch, unwrap
-from asa_live.train.plots import plot_training_curves
+from asa_live.train.plots import plot_layer_rates, plot_training_curves
 from asa_live.train.recipes import TrainConfig
 from asa_live.train.resume import Position, get_rng_states, set_rng_states
 from asa_live.train.run_data import load_run_data
@@ -87,6 +87,8 @@ class _Run:
     readout: Readout
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=lambda: {"epoch": None, "segment_accuracy": -1.0})
+    #: The latest validation result (paper protocol), for firing_rates.png.
+    last_eval: dict[str, Any] | None = None
     saved_at: Position | None = None
     stopped_by_time: bool = False
 
@@ -351,6 +353,7 @@ def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) 
             amp=cfg.amp, max_segments=cfg.max_test_items, progress=cfg.progress,
             readout=run.readout,
         )  # fmt: skip
+        run.last_eval = result
         row.update(
             val_segment_acc=result["segment_accuracy"],
             val_clip_acc=result["clip_accuracy"],
@@ -365,9 +368,14 @@ def _evaluate_epoch(run: _Run, epoch: int, row: dict[str, Any], seconds: float) 
 
 
 def _save_curves(run: _Run) -> None:
-    """training_curves.png beside log.csv (loss, accuracy, firing rate per epoch)."""
+    """training_curves.png (loss, accuracy, NASFR per epoch) and firing_rates.png (per layer, at
+    the latest validation) beside log.csv."""
     try:
         plot_training_curves(run.history, run.out_dir / "training_curves.png")
+        if run.last_eval is not None:
+            title = f"Firing rate per layer (validation, epoch {len(run.history)})"
+            plot_layer_rates({"validation": run.last_eval}, run.out_dir / "firing_rates.png",
+                             title=title)  # fmt: skip
     except ImportError:  # matplotlib is the optional [train] extra: log.csv still has it all
         log.info("matplotlib is not installed: no training_curves.png")
 

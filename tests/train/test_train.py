@@ -44,7 +44,8 @@ def test_one_epoch_writes_loadable_checkpoints(mode, tiny_clip_cfg, tiny_stream_
     assert 0.0 <= float(rows[0]["val_segment_acc"]) <= 1.0
     assert summary["last"]["epoch"] == 1 and summary["best"]["epoch"] == 1
     # The curves are drawn beside log.csv (a real PNG, not an empty file).
-    assert (run / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in ("training_curves.png", "firing_rates.png"):
+        assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The checkpoint runs in the streaming session of the live app.
     from asa_live.model.session import StreamingSession
 
