@@ -37,6 +37,17 @@ from asa_live.pipeline.video import VideoExporter
 from asa_live.pipeline.worker import PipelineWorker
 
 READABLE_EVERY_US = 500_000
+EPILOG = """examples:
+  asa-live --replay recordings/demo.aedat4               # the bundled demo, in a window
+  asa-live --camera                                      # the first iniVation camera found
+  asa-live --camera prophesee                            # a Prophesee camera (the [prophesee] extra)
+  asa-live --replay rec.aedat4 --headless > out.jsonl    # one JSON object per window, fast
+  asa-live --replay spinner.raw --speed 0.5 --loop       # Prophesee .raw, half speed, over and over
+  asa-live --model runs/mine --camera                    # your own fine-tuned model (docs/teach.md)
+  asa-live --camera --headless --record take.aedat4      # recognise and record
+keys in the window: Space pause, R reset, O open, M model, C camera, arrows speed, F full
+screen, T teach, F1 or ? help
+"""
 # Upper bounds of the number options: far beyond any use, small enough that every value stays
 # exact in microseconds and fits Qt's 32-bit millisecond timers (--screenshot-after).
 MAX_STREAM_S = 1e7
@@ -48,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="asa-live",
         description="Real-time gesture recognition for event cameras with a streaming ASA-SNN.",
+        epilog=EPILOG,
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument(

@@ -128,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="asa-live-info",
         description="Describe an event recording without loading it whole: AEDAT4, AEDAT 3.1, "
         "tonic .npy, Prophesee .raw (EVT 2.0/2.1/3.0) and .dat, t,x,y,p .csv.",
+        epilog="examples:\n"
+        "  asa-live-info recordings/demo.aedat4\n"
+        "  asa-live-info drive.raw                                 # sensor size from the header\n"
+        "  asa-live-info stream.bin --format evt3 --sensor-size 1280x720   # headerless\n"
+        "  asa-live-info ncars.dat --sensor-size 304x240\n",
     )
     parser.add_argument("file", help="the recording")
     parser.add_argument(
