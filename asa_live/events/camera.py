@@ -43,6 +43,15 @@ def _serial_of(descriptor: Any) -> str:
     return str(serial) if serial is not None else "?"
 
 
+def _has_frame_stream(camera: Any) -> bool:
+    """Whether a dv camera delivers APS frames (DAVIS: yes; DVXplorer, DVS128: no)."""
+    check = getattr(camera, "isFrameStreamAvailable", None)
+    try:
+        return bool(check()) if callable(check) else False
+    except (RuntimeError, IndexError):
+        return False
+
+
 class CameraSource:
     """Events from a live camera: the first one found, or the one with ``serial``.
 
@@ -86,6 +95,10 @@ class CameraSource:
         self.sensor_size: tuple[int, int] = (int(resolution[0]), int(resolution[1]))
         self.name: str = str(name)
         self.events_read = 0
+        #: The newest grey (APS) frame of a DAVIS, ``[H, W]`` uint8 in sensor pixels, or None
+        #: (a DVS-only camera, or no frame yet): the GUI draws it under the events.
+        self.latest_frame: np.ndarray | None = None
+        self._has_frames = _has_frame_stream(self._camera)
 
     def _open(self) -> Any:
         api = self._api
@@ -134,12 +147,25 @@ class CameraSource:
                     f"The camera '{self.name}' stopped after {self.events_read} events "
                     "(unplugged or lost power): plug it back in and restart."
                 )
+            if self._has_frames:
+                self._poll_frame(camera)
             if batch is None or batch.size() == 0:
                 self._sleep(_IDLE_SLEEP_S)
                 continue
             events = store_to_events(batch)
             self.events_read += len(events)
             yield events
+
+    def _poll_frame(self, camera: Any) -> None:
+        """Keep the newest APS frame (frames are optional: a failure only stops the underlay)."""
+        try:
+            frame = camera.getNextFrame()
+        except (RuntimeError, IndexError):
+            self._has_frames = False
+            return
+        if frame is not None:
+            image = np.asarray(frame.image)
+            self.latest_frame = (image[..., 0] if image.ndim == 3 else image).astype(np.uint8)
 
     def close(self) -> None:
         """Stop iterating and release the camera (dv closes it when the object goes)."""

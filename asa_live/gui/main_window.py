@@ -439,8 +439,8 @@ class MainWindow(QMainWindow):
             return None
         if self.aps is not None and self.latest is not None:
             return self.aps.at(self.latest.t_end_us)
-        # The hook for live cameras: a source that exposes grey frames sets ``latest_frame``
-        # ([H, W] uint8, sensor pixels); the camera source does not yet.
+        # Live DAVIS cameras: the camera source keeps its newest APS frame in ``latest_frame``
+        # ([H, W] uint8, sensor pixels); other sources have none.
         return getattr(worker.source, "latest_frame", None)
 
     def status_text(self) -> str:

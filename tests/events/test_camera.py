@@ -126,3 +126,35 @@ def test_real_dv_camera_api_without_a_camera():
         return
     with pytest.raises(CameraError, match="No event camera found"):
         CameraSource()
+
+
+def test_davis_camera_keeps_its_newest_aps_frame():
+    """A DAVIS delivers grey frames beside the events: the source keeps the newest one for the
+    GUI's underlay; a DVS-only camera (no frame stream) keeps none."""
+    from types import SimpleNamespace
+
+    class Davis(FakeCamera):
+        def __init__(self, *a, frames=(), **kw):
+            super().__init__(*a, **kw)
+            self.frames = list(frames)
+
+        def isFrameStreamAvailable(self):  # noqa: N802 - dv's method name
+            return True
+
+        def getNextFrame(self):  # noqa: N802
+            return self.frames.pop(0) if self.frames else None
+
+    grey = [np.full((260, 346, 1), v, np.uint8) for v in (10, 20)]
+    camera = Davis("D1", batches=[FakeBatch([1], [0], [0], [1]), FakeBatch([2], [1], [1], [0])],
+                   frames=[SimpleNamespace(image=g) for g in grey])  # fmt: skip
+    source = CameraSource(camera_api=FakeCameraApi([camera]))
+    packets = iter(source)
+    next(packets)
+    assert source.latest_frame.shape == (260, 346) and source.latest_frame[0, 0] == 10
+    next(packets)
+    assert source.latest_frame[0, 0] == 20
+    plain = CameraSource(
+        camera_api=FakeCameraApi([FakeCamera("X1", batches=[FakeBatch([1], [0], [0], [1])])])
+    )
+    next(iter(plain))
+    assert plain.latest_frame is None
