@@ -11,12 +11,13 @@ one-sentence message; the window stays usable. Actions, toolbar and menus live i
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -57,6 +58,9 @@ class MainWindow(QMainWindow):
         accumulate_ms: initial accumulation time of the event view.
     """
 
+    #: (worker, (first_us, last_us) or None) from the background duration scan.
+    duration_found = pyqtSignal(object)
+
     def __init__(
         self,
         checkpoint: Any = None,
@@ -81,6 +85,7 @@ class MainWindow(QMainWindow):
         self.source_name = ""
         self._live = False
         self.spec: SourceSpec | None = None  # the running source, reopened with a new model
+        self.duration_found.connect(self._on_duration)
         self.error_box: QMessageBox | None = None
         self.errors_shown: list[str] = []
         self.redraws = 0
@@ -190,6 +195,21 @@ class MainWindow(QMainWindow):
         self.aps = None if path is None else ApsFrames.from_aedat4(path)
         self.act_aps.setEnabled(self.aps is not None)
 
+    def _scan_duration(self, spec: SourceSpec, worker: PipelineWorker) -> None:
+        """Formats without a stated duration: read the file once in the background, then give
+        the timeline its range (and with it, seeking)."""
+
+        def scan() -> None:
+            self.duration_found.emit((worker, spec.scan_time_range()))
+
+        threading.Thread(target=scan, name="asa-duration-scan", daemon=True).start()
+
+    def _on_duration(self, found: tuple[Any, Any]) -> None:
+        worker, span = found
+        if span is not None and self.worker is worker:
+            self.timeline.reset(span)
+            self.timeline.set_position(self.latest.t_end_us if self.latest else span[0])
+
     def _clear_run_views(self) -> None:
         """A new run: overlay, plots, timeline and every status field start from zero."""
         self.latest = None
@@ -214,6 +234,8 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         if started:
             self.spec = spec
+            if self.timeline.duration_us is None and not spec.live:
+                self._scan_duration(spec, self.worker)
             if notes:
                 self.statusBar().showMessage("warning: " + " ".join(notes), 15000)
         return started

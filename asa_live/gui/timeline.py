@@ -12,7 +12,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 STEPS = 1000
-NO_SEEK_TIP = "Seeking works in recordings with a known duration (a camera is live)."
+NO_SEEK_TIP = "Seeking works in recordings once their duration is known (a camera is live)."
 
 
 def source_attr(source: object, name: str) -> object:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from asa_live.errors import ConfigError, InputFileError
+from asa_live.errors import AsaLiveError, ConfigError, InputFileError
 from asa_live.events.sources import CameraSource, EventSource, open_source
 from asa_live.pipeline.labels import GroundTruth, align_labels, labels_path_for
 from asa_live.pipeline.pacing import check_speed
@@ -110,6 +110,23 @@ class SourceSpec:
     def check(self) -> None:
         """Open and close once, so that a bad file or a missing camera fails here."""
         self.open().close()
+
+    def scan_time_range(self) -> tuple[int, int] | None:
+        """(first, last) event time of a recording, by reading it once (one pass of a plain
+        reader, packet by packet: memory stays bounded); None for a camera or an unreadable
+        or empty file. For the timeline of formats whose header does not state a duration."""
+        if self.path is None:
+            return None
+        first = last = None
+        try:
+            with self._open_once() as source:
+                for packet in source:
+                    if len(packet):
+                        first = int(packet["t"][0]) if first is None else first
+                        last = int(packet["t"][-1])
+        except AsaLiveError:
+            return None
+        return None if first is None or last <= first else (first, last)
 
     def labels(self) -> GroundTruth | None:
         """The ground truth: ``labels_path``, else the CSV beside the recording, else None.

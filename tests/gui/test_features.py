@@ -179,6 +179,27 @@ def test_timeline_shows_position_and_requests_seeks(qtbot, window, recording):
     assert timeline.position_us >= 0.5 * timeline.duration_us - 20_000
 
 
+def test_files_without_a_stated_duration_get_one_and_seek(qtbot, window, recording, tmp_path):
+    """An IBM .aedat states no duration: the window reads it once in the background, then the
+    timeline shows the duration and seeks like an AEDAT4 file's."""
+    from asa_live.events.ibm import write_aedat31
+
+    _, events, _ = recording
+    path = tmp_path / "trial.aedat"
+    write_aedat31(path, events)
+    window.open_file(path, speed=4.0)
+    timeline = window.timeline
+    qtbot.waitUntil(lambda: timeline.duration_us is not None, timeout=20000)
+    first, last = int(events["t"][0]), int(events["t"][-1])
+    assert timeline.duration_us == last - first and timeline.start_us == first
+    assert timeline.slider.isEnabled()
+    _wait_reports(qtbot, window, 5)
+    target = first + (last - first) // 2
+    window.seek(target)
+    qtbot.waitUntil(lambda: window.latest is not None and window.latest.t_end_us > target,
+                    timeout=20000)  # fmt: skip
+
+
 def test_camera_timeline_cannot_seek(qtbot, window, recording):
     from pipeline.helpers import FakeCameraApi, RealTimeCamera
 
