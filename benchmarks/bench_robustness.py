@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from asa_live.events.adapt import SensorAdapter  # noqa: E402
+from asa_live.events.adapt import NoiseFilter, SensorAdapter  # noqa: E402
 from asa_live.events.sources import open_source  # noqa: E402
 from asa_live.model.checkpoint import load_checkpoint  # noqa: E402
 from asa_live.train.data.config import DataConfig  # noqa: E402
@@ -47,9 +47,20 @@ DEFAULT_MODELS = [
 ]
 
 
-def load(label: str, path: Path) -> Evaluated:
+def load(label: str, path: Path, noise_filter: bool = False) -> Evaluated:
     ckpt = load_checkpoint(path)
-    return Evaluated(label, ckpt.model, ckpt.readout, DataConfig.from_binning(ckpt.binning))
+    data = DataConfig.from_binning(ckpt.binning)
+    return Evaluated(label, ckpt.model, ckpt.readout, data, noise_filter)
+
+
+def load_all(specs: list[tuple[str, Path]], noise_filter: str) -> list[Evaluated]:
+    """Every model, once per noise-filter setting asked for ("+nf": the filter on)."""
+    settings = {"off": [False], "on": [True], "both": [False, True]}[noise_filter]
+    return [
+        load(label + ("+nf" if on else ""), Path(path), on)
+        for label, path in specs
+        for on in settings
+    ]
 
 
 def real_replay(model: Evaluated, path: str, binning_mode: str) -> dict[str, float]:
@@ -57,7 +68,11 @@ def real_replay(model: Evaluated, path: str, binning_mode: str) -> dict[str, flo
     the highest confidence of a named gesture."""
     with open_source(path) as source:
         adapter = SensorAdapter(source.sensor_size, model.data.sensor_size, mode=binning_mode)
-        events = np.concatenate([adapter(packet) for packet in source])
+        # The live path filters in source coordinates, then adapts (pipeline.ingest).
+        noise = NoiseFilter(source.sensor_size) if model.noise_filter else None
+        events = np.concatenate(
+            [adapter(noise(packet) if noise else packet) for packet in source]
+        )
     seq = to_sequence(Path(path).name, events, None, model.data)
     (run,) = run_sequences(model.model, [seq])
     import torch
@@ -84,6 +99,13 @@ def main() -> int:
     p.add_argument("--real", nargs="*", default=[], help="real no-gesture recordings to replay")
     p.add_argument("--json", help="write the results here")
     p.add_argument(
+        "--noise-filter",
+        choices=("off", "on", "both"),
+        default="off",
+        help="run the live app's background-activity filter before binning ('both': every "
+        "model twice, the filtered one labelled LABEL+nf)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -94,7 +116,8 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    models = [load(label, Path(path)) for label, path in (args.model or DEFAULT_MODELS)]
+    specs = args.model or DEFAULT_MODELS
+    models = load_all(specs, args.noise_filter)
     started = time.perf_counter()
     recordings = held_out_recordings(args.recordings)
     negatives = negative_streams(args.negatives_per_kind, args.negative_ms)
@@ -107,8 +130,8 @@ def main() -> int:
         background=args.background,
         progress=lambda name: print(f"  {name} ...", flush=True),
     )
-    ckpt_modes = {m.label: load_checkpoint(path).binning.adapt_mode for m, (_, path) in
-                  zip(models, args.model or DEFAULT_MODELS, strict=True)}  # fmt: skip
+    modes = {label: load_checkpoint(path).binning.adapt_mode for label, path in specs}
+    ckpt_modes = {m.label: modes[m.label.removesuffix("+nf")] for m in models}
     result["real"] = {
         Path(f).name: {m.label: real_replay(m, f, ckpt_modes[m.label]) for m in models}
         for f in args.real

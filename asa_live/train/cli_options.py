@@ -104,6 +104,9 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                    "the windows outside gestures (stream mode)"),
     "no_gesture_grace_ms": ({"type": float_in(0.0, 1e7)}, "no loss this long before each "
                             "gesture onset and after each end, ms"),
+    "background_weight": ({"type": float_in(0.0, 1.0, low_open=True)}, "loss weight of the "
+                          "'no gesture' targets relative to gestures (idle time outnumbers "
+                          "gestures)"),
     "arch": (_choices("3layer", "5layer"), "network: the paper's 3-layer LIF or 5-layer PLIF"),
     "attention": (_choices("asa", "none"), "ASA attention on, or the baseline without it"),
     "channels": ({"type": _int_list(1, 65_536), "metavar": "C1,C2,..."},

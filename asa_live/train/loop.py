@@ -99,7 +99,12 @@ def clip_loss(output_spikes: torch.Tensor, labels: torch.Tensor, num_classes: in
 
 
 def stream_loss(
-    output_spikes: torch.Tensor, labels: torch.Tensor, num_classes: int, kind: str
+    output_spikes: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    kind: str,
+    background: int | None = None,
+    background_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss over one BPTT segment.
 
@@ -109,6 +114,9 @@ def stream_loss(
         kind: "window" (mean over labelled windows of the per-window MSE vs one-hot) or
             "segment" (per sample: MSE between the mean rate over its labelled windows and the
             mean of their one-hot targets).
+        background: index of the "no gesture" output, or None. Its windows (window loss) or
+            the samples whose labelled windows are mostly "no gesture" (segment loss) weigh
+            ``background_weight``; the mean is taken over the weights.
 
     Returns:
         (loss, per-sample predicted class [N], per-sample majority label [N] or -1 when the
@@ -121,14 +129,24 @@ def stream_loss(
     has = counts > 0
     rate = (out * mask[..., None]).sum(1) / counts.clamp(min=1)[:, None]
     target_rate = target.sum(1) / counts.clamp(min=1)[:, None]
-    if kind == "window":
-        per_window = ((out - target) ** 2).mean(-1) * mask
-        loss = per_window.sum() / mask.sum().clamp(min=1)
-    else:
-        per_sample = ((rate - target_rate) ** 2).mean(-1)
-        loss = (per_sample * has.float()).sum() / has.float().sum().clamp(min=1)
     majority = torch.where(has, target_rate.argmax(-1), torch.full_like(counts, -1).long())
+    if kind == "window":
+        weight = mask * _background_scale(labels, background, background_weight)
+        per_window = ((out - target) ** 2).mean(-1) * weight
+        loss = per_window.sum() / weight.sum().clamp(min=1e-12)
+    else:
+        weight = has.float() * _background_scale(majority, background, background_weight)
+        per_sample = ((rate - target_rate) ** 2).mean(-1)
+        loss = (per_sample * weight).sum() / weight.sum().clamp(min=1e-12)
     return loss, rate.argmax(-1), majority
+
+
+def _background_scale(labels: torch.Tensor, background: int | None, weight: float) -> torch.Tensor:
+    """1 for gesture targets, ``weight`` for "no gesture" targets (same shape as ``labels``)."""
+    ones = torch.ones_like(labels, dtype=torch.float32)
+    if background is None or weight == 1.0:
+        return ones
+    return torch.where(labels == background, ones * weight, ones)
 
 
 class ChunkRunner(nn.Module):
@@ -252,7 +270,10 @@ def _train_stream_batch(
         optimizer.zero_grad(set_to_none=True)
         with autocast_context(device, cfg.amp):
             out, _, state = _forward(model, x[:, lo : lo + seg_windows], state)
-            loss, pred, majority = stream_loss(out, labels, num_classes, cfg.stream_loss)
+            loss, pred, majority = stream_loss(
+                out, labels, num_classes, cfg.stream_loss,
+                num_classes - 1 if cfg.no_gesture else None, cfg.background_weight,
+            )  # fmt: skip
         # Step even when no window of this segment is labelled (loss 0, zero gradient):
         # under DDP every rank must run the same backward passes, or the all-reduce hangs.
         _step(loss, model, optimizer, scaler, cfg.grad_clip)

@@ -93,6 +93,10 @@ class TrainConfig:
     #: after each end (a gesture eases in and out: no loss there).
     no_gesture: bool = False
     no_gesture_grace_ms: float = 300.0
+    #: Loss weight of the "no gesture" targets relative to gestures. Idle time and negative
+    #: streams outnumber gesture windows and are the easier answer: at weight 1 a small net
+    #: settles on "no gesture" everywhere before it has learnt the gestures.
+    background_weight: float = 1.0
     arch: str = "3layer"
     attention: str = "asa"
     channels: tuple[int, ...] | None = None
@@ -180,6 +184,7 @@ class TrainConfig:
             (0.0 <= self.val_fraction < 1.0, "val_fraction must be in [0, 1)"),
             (0.0 <= self.negative_fraction < 1.0, "negative_fraction must be in [0, 1)"),
             (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
+            (0 < self.background_weight <= 1, "background_weight must be in (0, 1]"),
             (self.head_lr_scale > 0, "head_lr_scale must be positive"),
             (0.0 <= self.augment_fraction <= 1.0, "augment_fraction must be in [0, 1]"),
         ]  # fmt: skip

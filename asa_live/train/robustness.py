@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from asa_live.classes import NUM_GESTURE_CLASSES
+from asa_live.events.adapt import NoiseFilter
 from asa_live.events.robustness import robustness_conditions
 from asa_live.model.readout import Readout
 from asa_live.synth import NEGATIVE_KINDS, TEST_SEEDS, generate_negative, generate_recording
@@ -51,6 +52,14 @@ class Evaluated:
     model: torch.nn.Module
     readout: Readout
     data: DataConfig
+    #: Run the live app's background-activity filter (``--noise-filter``) before binning.
+    noise_filter: bool = False
+
+    def filtered(self, events: np.ndarray) -> np.ndarray:
+        """``events`` (sensor coordinates) as the live app passes them on to the binner."""
+        if not self.noise_filter or len(events) == 0:
+            return events
+        return NoiseFilter(tuple(self.data.sensor_size))(events)
 
 
 def held_out_recordings(
@@ -137,7 +146,7 @@ def evaluate_condition(
     for i, (events, labels) in enumerate(recordings):
         rng = np.random.default_rng([seed, i])
         ev, lab = transform(events, labels, rng, sensor_size=model.data.sensor_size)
-        sequences.append(to_sequence(f"rec{i}", ev, lab, model.data))
+        sequences.append(to_sequence(f"rec{i}", model.filtered(ev), lab, model.data))
     runs = run_sequences(model.model, sequences)
     window_ms = model.data.window_us / 1000.0
     hits, idle = [], []
@@ -156,7 +165,9 @@ def evaluate_negatives(
     model: Evaluated, negatives: Sequence[tuple[str, np.ndarray]]
 ) -> dict[str, Any]:
     """Fraction of "no gesture" windows and false alarms per minute, overall and per kind."""
-    sequences = [to_sequence(kind, events, None, model.data) for kind, events in negatives]
+    sequences = [
+        to_sequence(kind, model.filtered(events), None, model.data) for kind, events in negatives
+    ]
     runs = run_sequences(model.model, sequences)
     per_kind: dict[str, list[float]] = {}
     windows = abstained = alarms = 0

@@ -82,3 +82,17 @@ def test_negative_streams_cover_every_kind():
     streams = negative_streams(1, duration_ms=200)
     assert [k for k, _ in streams] == list(NEGATIVE_KINDS)
     assert all(len(ev) == 0 or np.all(np.diff(ev["t"]) >= 0) for _, ev in streams)
+
+
+def test_noise_filter_drops_isolated_hot_pixels_as_the_live_path_does():
+    from asa_live.events.adapt import NoiseFilter
+
+    ((events, labels),) = held_out_recordings(1, gesture_ms=(300, 400), classes=[0])
+    hot, _ = ROBUSTNESS_CONDITIONS["hot_20x1khz"](
+        events, labels, np.random.default_rng(0), sensor_size=(128, 128)
+    )
+    model = Evaluated("m", torch.nn.Identity(), Readout(), DataConfig(), noise_filter=True)
+    kept = model.filtered(hot)
+    assert np.array_equal(kept, NoiseFilter((128, 128))(hot))
+    assert 0 < len(kept) < len(hot)
+    assert Evaluated("m", torch.nn.Identity(), Readout(), DataConfig()).filtered(hot) is hot
