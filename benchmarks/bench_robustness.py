@@ -70,9 +70,7 @@ def real_replay(model: Evaluated, path: str, binning_mode: str) -> dict[str, flo
         adapter = SensorAdapter(source.sensor_size, model.data.sensor_size, mode=binning_mode)
         # The live path filters in source coordinates, then adapts (pipeline.ingest).
         noise = NoiseFilter(source.sensor_size) if model.noise_filter else None
-        events = np.concatenate(
-            [adapter(noise(packet) if noise else packet) for packet in source]
-        )
+        events = np.concatenate([adapter(noise(packet) if noise else packet) for packet in source])
     seq = to_sequence(Path(path).name, events, None, model.data)
     (run,) = run_sequences(model.model, [seq])
     import torch
