@@ -32,6 +32,7 @@ from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
 from asa_live.model.checkpoint import load_checkpoint, store_readout
 from asa_live.model.readout import READOUT_KINDS, Readout
 from asa_live.options import Parser, float_in
+from asa_live.train.autocal import labels_with_grace
 from asa_live.train.data.config import DataConfig
 from asa_live.train.data.splits import load_split
 from asa_live.train.evaluation import run_sequences
@@ -70,16 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _labels_with_grace(seq, grace_windows: int) -> np.ndarray:
-    """Window labels with -2 (left out) within ``grace_windows`` of a segment's start or end."""
-    labels = seq.window_labels.copy()
-    for row in seq.segments:
-        s, e = int(row["start"]), int(row["end"])
-        labels[max(0, s - grace_windows) : s + grace_windows] = -2
-        labels[max(0, e - grace_windows) : e + grace_windows] = -2
-    return labels
-
-
 def _scores(readout: Readout, model, sequences) -> list[torch.Tensor]:
     runs = run_sequences(model, sequences)
     return [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
@@ -116,7 +107,7 @@ def run(args: argparse.Namespace) -> dict:
     data = DataConfig.from_binning(ckpt.binning, data=args.data, data_root=args.data_root)
     val = load_split(data, train=False).sequences
     grace = int(np.ceil(args.grace_ms * 1000 / data.window_us))
-    labels = [torch.from_numpy(_labels_with_grace(s, grace)) for s in val]
+    labels = [torch.from_numpy(labels_with_grace(s, grace)) for s in val]
     scores = _scores(readout, ckpt.model, val)
     keep = [lab >= -1 for lab in labels]
     flat_scores = torch.cat([s[k] for s, k in zip(scores, keep, strict=True)])

@@ -104,6 +104,8 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                    "the windows outside gestures (stream mode)"),
     "no_gesture_grace_ms": ({"type": float_in(0.0, 1e7)}, "no loss this long before each "
                             "gesture onset and after each end, ms"),
+    "calibrate": ({"type": on_off, "metavar": "on|off"}, "at the end, fit the 'no gesture' "
+                  "decision of best/last on the validation split"),
     "background_weight": ({"type": float_in(0.0, 1.0, low_open=True)}, "loss weight of the "
                           "'no gesture' targets relative to gestures (idle time outnumbers "
                           "gestures)"),

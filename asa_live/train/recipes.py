@@ -97,6 +97,9 @@ class TrainConfig:
     #: streams outnumber gesture windows and are the easier answer: at weight 1 a small net
     #: settles on "no gesture" everywhere before it has learnt the gestures.
     background_weight: float = 1.0
+    #: At the end of the run, fit the "no gesture" decision (temperature, background prior
+    #: shift, reject threshold) of best/last on the validation split (asa_live.train.autocal).
+    calibrate: bool = False
     arch: str = "3layer"
     attention: str = "asa"
     channels: tuple[int, ...] | None = None
@@ -357,6 +360,9 @@ RECIPES["finetune"] = RECIPES["streaming"].replace(
     head_lr_scale=10.0,
     schedule="constant",
     epochs=12,
+    # The user's takes are all the data of their classes: fit the "no gesture" decision on
+    # the held-out ones (few takes see far more idle time than gestures; see autocal).
+    calibrate=True,
     # Half the items augmented: on 5 takes of the 4 swipes (bench_teach.py) all items
     # augmented gave 17 % per-window accuracy on held-out users, none 0.1 % (it learnt the
     # takes by heart and said "no gesture" to new users), half 48 %.

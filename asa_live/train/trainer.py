@@ -36,7 +36,9 @@ from asa_live.model.networks import build_model
 from asa_live.model.readout import Readout, readout_from_provenance
 from asa_live.progress import progress_bar
 from asa_live.train import ddp
+from asa_live.train.autocal import calibrate_on_validation
 from asa_live.train.data import DataSplit
+from asa_live.train.data.targets import grace_windows
 from asa_live.train.devices import resolve_device, seed_everything
 from asa_live.train.evaluation import paper_protocol
 from asa_live.train.init import init_network
@@ -126,7 +128,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
             raise TrainingInterrupted(_interrupted_message(run)) from None
         finally:
             run.logger.close()
-        summary = _summary(run)
+        summary = _summary(run, _calibrate(run))
         # Every rank must be done talking before any rank tears the group down: a gloo rank
         # destroyed while its peer still sends aborts ("terminate called without an active
         # exception"), which made the 2-process run fail now and then.
@@ -416,7 +418,33 @@ def _ranks_in_sync(net: torch.nn.Module, dist_info: ddp.DistInfo) -> bool:
     return ddp.all_equal(dist_info, checksum)
 
 
-def _summary(run: _Run) -> dict[str, Any]:
+def _calibrate(run: _Run) -> dict[str, Any] | None:
+    """``--calibrate on``: fit best/last's "no gesture" decision on the validation split."""
+    if not (run.cfg.calibrate and run.dist.is_main and run.val_split.sequences):
+        return None
+    grace = grace_windows(run.cfg.no_gesture_grace_ms, run.cfg.window_us)
+    out = {}
+    for name in ("best", "last"):
+        path = run.out_dir / f"{name}.safetensors"
+        if path.is_file():
+            record = calibrate_on_validation(path, run.val_split.sequences, grace)
+            log.info("calibrated %s on the validation split: %s", path.name, _cal_line(record))
+            out[name] = record
+    return out
+
+
+def _cal_line(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "skipped (no gesture or no idle stretch in the validation split)"
+    shown = record.get("val_gesture_windows_shown")
+    return (
+        f"background offset {record['background_offset']:g}, "
+        f"{record['val_fa_per_minute']:.2f} false alarms/min on idle time"
+        + (f", {100 * shown:.1f} % of gesture windows shown" if shown is not None else "")
+    )
+
+
+def _summary(run: _Run, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
     summary = {
         "out_dir": str(run.out_dir),
         "data": run.data_desc,
@@ -429,6 +457,8 @@ def _summary(run: _Run) -> dict[str, Any]:
         "ranks_in_sync": _ranks_in_sync(run.net, run.dist),
         "device": str(run.device),
     }
+    if calibration is not None:
+        summary["calibration"] = calibration
     if run.dist.is_main:
         (run.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -11,7 +11,8 @@ from asa_live.events.aedat4 import write_aedat4
 from asa_live.events.dtype import make_events
 from asa_live.model import load_checkpoint
 from asa_live.synth import write_ibm_dataset
-from asa_live.train.calibrate_cli import _labels_with_grace, main
+from asa_live.train.autocal import labels_with_grace
+from asa_live.train.calibrate_cli import main
 from asa_live.train.data.sequences import SEGMENT_DTYPE, LabelledSequence
 
 
@@ -101,5 +102,5 @@ def test_grace_leaves_out_windows_around_gestures():
         15_000,
     )
     seq.window_labels[8:12] = 3
-    labels = _labels_with_grace(seq, 2)
+    labels = labels_with_grace(seq, 2)
     assert labels.tolist() == [-1] * 6 + [-2] * 4 + [-2] * 4 + [-1] * 6

@@ -1,0 +1,91 @@
+"""Calibrating a freshly trained "no gesture" checkpoint on its own validation split.
+
+``asa-live-calibrate`` fits the decision on validation recordings plus a folder of negative
+streams. A run that ends without such a folder (``asa-live-train --recipe finetune`` on a
+user's takes) still has its validation split: held-out takes with the idle time around them.
+:func:`calibrate_on_validation` fits the same three things there (asa_live.model.calibration):
+
+* the temperature, on every validation window outside the grace spans;
+* the background prior shift, by balanced accuracy (gesture windows right vs idle windows
+  abstaining): fine-tuning on a few takes sees far more idle windows than gesture windows, and
+  without the shift such a model answers "no gesture" to most gestures of a new user;
+* the reject threshold at the false-alarm target, with the idle stretches between the
+  validation gestures as the negative streams.
+
+Why both in-distribution: the validation takes are the only data of the user's classes that
+training did not see. The test split, if there is one, is never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
+from asa_live.model.checkpoint import load_checkpoint, store_readout
+from asa_live.train.data.sequences import LabelledSequence
+from asa_live.train.evaluation import run_sequences
+
+__all__ = ["LEFT_OUT", "calibrate_on_validation", "idle_stretches", "labels_with_grace"]
+
+#: Label of a window left out of the fit (within the grace span of a gesture's edge).
+LEFT_OUT = -2
+#: Idle stretches shorter than this many windows are not used as negative streams.
+MIN_IDLE_WINDOWS = 20
+
+
+def labels_with_grace(seq: LabelledSequence, grace_windows: int) -> np.ndarray:
+    """Window labels with LEFT_OUT within ``grace_windows`` of a segment's start or end."""
+    labels = seq.window_labels.copy()
+    for row in seq.segments:
+        s, e = int(row["start"]), int(row["end"])
+        labels[max(0, s - grace_windows) : s + grace_windows] = LEFT_OUT
+        labels[max(0, e - grace_windows) : e + grace_windows] = LEFT_OUT
+    return labels
+
+
+def idle_stretches(labels: np.ndarray, min_windows: int = MIN_IDLE_WINDOWS) -> list[slice]:
+    """Maximal runs of "no gesture" windows (label -1) of at least ``min_windows``."""
+    idle = np.concatenate([[False], np.asarray(labels) == -1, [False]])
+    edges = np.flatnonzero(idle[1:] != idle[:-1])
+    return [
+        slice(int(a), int(b))
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        if b - a >= min_windows
+    ]
+
+
+def calibrate_on_validation(
+    checkpoint: str | Path,
+    sequences: Sequence[LabelledSequence],
+    grace_windows: int,
+    target_fa_per_minute: float = DEFAULT_FA_PER_MINUTE,
+) -> dict[str, Any] | None:
+    """Fit the checkpoint's decision on ``sequences`` and store it in the file; the record,
+    or None when the split has no gesture window or no idle stretch to fit on."""
+    ckpt = load_checkpoint(checkpoint)
+    readout = ckpt.readout
+    labels = [labels_with_grace(s, grace_windows) for s in sequences]
+    stretches = [idle_stretches(lab) for lab in labels]
+    if not any(stretches) or not any((lab >= 0).any() for lab in labels):
+        return None
+    runs = run_sequences(ckpt.model, sequences)
+    scores = [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
+    keep = [torch.from_numpy(lab >= -1) for lab in labels]
+    flat_scores = torch.cat([s[k] for s, k in zip(scores, keep, strict=True)])
+    flat_labels = torch.cat([torch.from_numpy(lab)[k] for lab, k in zip(labels, keep, strict=True)])
+    negatives = [s[part] for s, parts in zip(scores, stretches, strict=True) for part in parts]
+    window_us = int(ckpt.binning.window_us)
+    calibrated, record = calibrate(
+        readout, flat_scores, flat_labels, negatives, window_us, target_fa_per_minute
+    )
+    record["validation"] = {
+        "data": "the run's validation split; negatives: its idle stretches",
+        "sequences": len(sequences),
+    }
+    store_readout(checkpoint, calibrated, record)
+    return record
