@@ -278,6 +278,27 @@ SLIDING_WIDTHS = {
 SLIDING_WINDOWS = (4, 8, 16)
 
 
+def ms_per_window(
+    models: dict[str, AsaSnn], budget_s: float, rounds: int, clock: str = "wall"
+) -> dict[str, float]:
+    """Median ms per window at batch 1, streaming, the models interleaved round by round.
+
+    One call is one chunk: one window for K = 1 and sliding ASA, K windows (amortised) for
+    chunked ASA. ``clock``: "wall", or "cpu" / "thread" (this thread's CPU time; 1 thread).
+    """
+    steps, windows = {}, {}
+    for name, model in models.items():
+        k = model.config.chunk_windows
+        generator = torch.Generator().manual_seed(0)
+        x = torch.poisson(torch.full((1, k, 2, *model.config.input_size), 0.3), generator)
+        steps[name], windows[name] = _streaming_step(model.eval(), x, torch.inference_mode), k
+    per_call = _estimate("3layer", 1)
+    calls = max(1, int((budget_s / len(steps)) / rounds / per_call))
+    timer = time.thread_time if clock in ("cpu", "thread") else time.perf_counter
+    medians = _time_calls(steps, calls=calls, rounds=rounds, clock=timer)
+    return {name: 1e3 * sec / windows[name] for name, sec in medians.items()}
+
+
 def sliding(args: argparse.Namespace) -> list[dict]:
     """ms per window at batch 1, one window per call: chunked K = 1 ASA vs sliding K = 4/8/16."""
     rows = []
@@ -285,23 +306,18 @@ def sliding(args: argparse.Namespace) -> list[dict]:
         configs = {"K=1 ASA": ModelConfig(chunk_windows=1, **extra)}
         for k in SLIDING_WINDOWS:
             configs[f"sliding K={k}"] = ModelConfig(asa_mode="sliding", asa_window=k, **extra)
-        steps = {}
+        models = {}
         for name, cfg in configs.items():
             torch.manual_seed(0)
-            model = build_model(cfg).eval()
-            x = torch.poisson(torch.full((1, 1, 2, *cfg.input_size), 0.3))
-            steps[name] = _streaming_step(model, x, torch.inference_mode)
-        calls = max(1, int((args.budget_s / len(steps)) / args.rounds / _estimate("3layer", 1)))
-        clock = time.thread_time if args.clock in ("cpu", "thread") else time.perf_counter
-        medians = _time_calls(steps, calls=calls, rounds=args.rounds, clock=clock)
+            models[name] = build_model(cfg)
+        medians = ms_per_window(models, args.budget_s, args.rounds, args.clock)
         base = medians["K=1 ASA"]
-        for name, sec in medians.items():
-            row = {"width": width, "variant": name, "ms_per_window": 1e3 * sec}
-            row["ratio_to_k1"] = sec / base
-            rows.append(row)
+        for name, ms in medians.items():
+            rows.append({"width": width, "variant": name, "ms_per_window": ms,
+                         "ratio_to_k1": ms / base})  # fmt: skip
             print(
-                f"3layer {width:7s} {name:13s} {1e3 * sec:7.3f} ms/window "
-                f"({WINDOW_MS / (1e3 * sec):5.1f}x real time), {sec / base:.2f}x K=1 ASA",
+                f"3layer {width:7s} {name:13s} {ms:7.3f} ms/window "
+                f"({WINDOW_MS / ms:5.1f}x real time), {ms / base:.2f}x K=1 ASA",
                 flush=True,
             )
     return rows

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from asa_live.model import ModelConfig
+from asa_live.model.checkpoint import save_checkpoint
+from asa_live.model.config import BinningConfig
+from asa_live.model.networks import build_model
+from asa_live.train.trainer import STATE_FILE
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_asa_modes.py"
 
@@ -56,20 +64,117 @@ def test_every_row_trains_the_same_windows_with_one_seed(compare, tmp_path) -> N
     assert ev.index("--label") > max(ev.index(m) for m in models)  # positionals first
 
 
-def test_table_has_one_row_per_model(compare) -> None:
-    results = {
-        "sliding K=8": {
-            "paper": {"nasfr": 0.0291},
-            "stream": {
-                "window_accuracy_after_grace": 0.9215,
-                "onset_latency_ms": {"median": 210.0, "p90": 405.0},
-                "nasfr": 0.0203,
-            },
+def _args(compare, tmp_path, *options: str):
+    return compare.build_parser().parse_args(["--out-root", str(tmp_path), *options])
+
+
+def test_init_fine_tunes_every_asa_row_from_one_checkpoint(compare, tmp_path) -> None:
+    args = _args(compare, tmp_path, "--init", "k1.safetensors", "--recipe", "finetune")
+    commands = compare.train_commands(args)
+    assert "none" not in commands and len(commands) == 6  # no ASA weights for it to take
+    for cmd in commands.values():
+        assert _option(cmd, "--init") == "k1.safetensors" and _option(cmd, "--recipe") == "finetune"
+        assert "--channels" not in cmd and "--hidden" not in cmd  # the checkpoint's network
+    args = _args(compare, tmp_path, "--init", "k1.sft", "--init-none", "none.sft")
+    commands = compare.train_commands(args)
+    assert _option(commands["none"], "--init") == "none.sft" and len(commands) == 7
+    assert _option(commands["sliding K=16"], "--init") == "k1.sft"
+    assert "none" in compare.eval_command(args)
+    scratch = compare.train_commands(_args(compare, tmp_path, "--rows", "sliding K=8"))
+    assert list(scratch) == ["sliding K=8"] and _option(scratch["sliding K=8"], "--channels")
+
+
+def _fake_command(tmp_path: Path, label: str, code: int = 0) -> list[str]:
+    # stands in for asa-live-train: records its arguments, exits with ``code``
+    record = tmp_path / f"{label}.argv"
+    script = f"import sys, pathlib; pathlib.Path({str(record)!r}).write_text(' '.join(sys.argv[1:])); sys.exit({code})"
+    return [sys.executable, "-c", script, label]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_rows_resume_skip_finished_and_report_failures(compare, tmp_path, jobs) -> None:
+    args = _args(compare, tmp_path, "--jobs", jobs)
+    done, halfway = compare.run_dir(args, "chunk K=4"), compare.run_dir(args, "sliding K=8")
+    done.mkdir(parents=True)
+    (done / "summary.json").write_text("{}")
+    halfway.mkdir(parents=True)
+    (halfway / STATE_FILE).write_bytes(b"")
+    labels = {"K=1 ASA": 0, "chunk K=4": 0, "sliding K=8": 0, "none": 3}
+    commands = {label: _fake_command(tmp_path, label, code) for label, code in labels.items()}
+    assert compare.run_rows(commands, args) == ["none"]
+    assert not (tmp_path / "chunk K=4.argv").exists()  # finished: skipped
+    assert (tmp_path / "sliding K=8.argv").read_text() == "sliding K=8 --resume"
+    assert (tmp_path / "K=1 ASA.argv").read_text() == "K=1 ASA"
+    assert (compare.run_dir(args, "none") / "train.log").exists()
+
+
+RESULTS = {
+    "sliding K=8": {
+        "paper": {"nasfr": 0.0291},
+        "stream": {
+            "window_accuracy_after_grace": 0.9215,
+            "onset_latency_ms": {"median": 210.0, "p90": 405.0},
+            "nasfr": 0.0203,
         },
-        "none": {"paper": {}, "stream": {}},
-    }
-    table = compare.format_table(results, {"sliding K=8": 1.234})
+    },
+    "none": {"paper": {"nasfr": 0.0582}, "stream": {"nasfr": 0.0406}},
+}
+
+
+def test_table_has_one_row_per_model_and_the_ratio_to_none(compare) -> None:
+    table = compare.format_table(RESULTS, {"sliding K=8": 1.234})
     lines = table.splitlines()
-    assert len(lines) == 4
-    assert lines[2] == "| sliding K=8 | 92.2 | 210 | 405 | 0.0291 | 0.0203 | 1.23 |"
-    assert lines[3] == "| none | - | - | - | - | - | - |"
+    assert len(lines) == 4 and lines[0].count("|") == lines[1].count("|") == 10
+    assert lines[2] == "| sliding K=8 | 92.2 | 210 | 405 | 0.0291 | 0.0203 | 0.50 | 0.50 | 1.23 |"
+    assert lines[3] == "| none | - | - | - | 0.0582 | 0.0406 | - | - | - |"
+    rows = compare.table_rows({"K=1 ASA": {"paper": {"nasfr": 0.03}}}, {})
+    assert rows[0]["nasfr_paper_vs_none"] is None  # no "none" row: no ratio
+
+
+def test_evaluation_is_redone_when_a_checkpoint_is_newer(compare, tmp_path) -> None:
+    args = _args(compare, tmp_path, "--rows", "K=1 ASA", "none")
+    assert not compare.evaluation_is_current(args)
+    for label in ("K=1 ASA", "none"):
+        compare.run_dir(args, label).mkdir(parents=True)
+        (compare.run_dir(args, label) / "last.safetensors").write_bytes(b"")
+    results = tmp_path / "eval" / "results.json"
+    results.parent.mkdir()
+    results.write_text(json.dumps({"K=1 ASA": {}}))
+    assert not compare.evaluation_is_current(args)  # "none" missing
+    results.write_text(json.dumps({"K=1 ASA": {}, "none": {}}))
+    assert compare.evaluation_is_current(args)
+    later = results.stat().st_mtime + 10
+    os.utime(compare.run_dir(args, "none") / "last.safetensors", (later, later))
+    assert not compare.evaluation_is_current(args)
+
+
+def test_a_tiny_comparison_runs_end_to_end_and_resumes(compare, tmp_path, capsys) -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(num_classes=11, channels=(4, 8, 8), hidden=16, input_size=(32, 32),
+                         chunk_windows=1)  # fmt: skip
+    init = tmp_path / "k1.safetensors"
+    save_checkpoint(init, build_model(config), BinningConfig(), [f"g{i}" for i in range(11)], {})
+    synth = (
+        f"--synth-test-per-class 1 --synth-gestures-per-recording 3 --synth-duration-ms 300 "
+        f"--data-workers 0 --cache-dir {tmp_path / 'cache'}"
+    )
+    argv = [
+        "--out-root", str(tmp_path / "cmp"), "--init", str(init), "--epochs", "1",
+        "--rows", "K=1 ASA", "sliding K=4", "--jobs", "2", "--bench-budget-s", "0.1",
+        "--bench-rounds", "1", "--recipe-options",
+        "--burn-in-windows 2 --segments-per-sample 1 --batch-size 2 --stream-samples-per-epoch 2",
+        "--extra", f"{synth} --synth-train-per-class 1 --test-clips 1 --clip-windows 10 "
+        "--max-test-items 2 --no-progress --no-tensorboard",
+        "--eval-extra", f"{synth} --test-clips 1 --clip-windows 10 --max-test-items 2",
+    ]  # fmt: skip
+    assert compare.main(argv) == 0
+    table = (tmp_path / "cmp" / "table.md").read_text().splitlines()
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| K=1 ASA", "| sliding K=4"]
+    rows = json.loads((tmp_path / "cmp" / "table.json").read_text())
+    assert all(r["ms_per_window"] > 0 and r["nasfr_paper"] is not None for r in rows)
+    log = (tmp_path / "cmp" / "sliding-k4" / "train.log").read_text()
+    assert "time FC (6 tensors, never learnt) kept as initialised: chunk K=1 there" in log
+    capsys.readouterr()
+    assert compare.main(argv) == 0  # again: nothing to train or evaluate
+    out = capsys.readouterr().out
+    assert out.count("done already") == 2 and "evaluation: up to date" in out

@@ -70,3 +70,88 @@ def test_adopt_init_takes_network_and_binning_unless_given(ckpt):
         adopt_init(get_recipe("finetune").replace(init=str(path), channels=(8, 8, 8)), {"channels"})
     with pytest.raises(ModelFileError):
         adopt_init(get_recipe("finetune").replace(init=str(path / "missing")))
+
+
+def _time_fcs(net) -> list[str]:
+    return [k for k in net.state_dict() if ".attn.fc." in k]
+
+
+@pytest.mark.parametrize(
+    "time_span",
+    [{"asa_mode": "sliding", "asa_window": 8}, {"chunk_windows": 4}],
+    ids=["sliding-K8", "chunk-K4"],
+)
+def test_another_asa_span_copies_every_learnt_weight_and_keeps_its_fc(ckpt, time_span):
+    path, base = ckpt
+    torch.manual_seed(1)
+    net = build_model(ModelConfig(num_classes=3, **{**SMALL, **time_span}))
+    own_fc = {k: net.state_dict()[k].clone() for k in _time_fcs(net)}
+    message = init_network(net, str(path), NAMES, background=False)
+    assert "time FC (6 tensors, never learnt) kept as initialised" in message
+    assert "chunk K=1 there" in message
+    after, before = net.state_dict(), base.state_dict()
+    assert len(own_fc) == 6  # fc.0 and fc.2 of 3 layers
+    for key, value in after.items():
+        if key in own_fc:
+            assert torch.equal(value, own_fc[key]) and value.shape != before[key].shape, key
+        else:
+            assert torch.equal(value, before[key]), key  # incl. conv1/conv2, alpha, beta, head
+
+
+def test_same_span_in_another_mode_copies_the_fc_too(tmp_path):
+    # chunk K=8 -> sliding K=8: the FC has the same shape, so it is the checkpoint's
+    torch.manual_seed(2)
+    base = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": 8}))
+    path = tmp_path / "k8.safetensors"
+    save_checkpoint(path, base, BinningConfig(), NAMES, {})
+    net = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": None,
+                                                   "asa_mode": "sliding", "asa_window": 8}))  # fmt: skip
+    assert init_network(net, str(path), NAMES, background=False).endswith("all weights")
+    for key, value in base.state_dict().items():
+        assert torch.equal(net.state_dict()[key], value), key
+
+
+def test_another_span_with_a_channels_change_is_still_refused(ckpt):
+    path, _ = ckpt
+    config = {**SMALL, "channels": (4, 8, 16), "chunk_windows": 4}
+    with pytest.raises(ModelFileError, match=r"^--init .* another network \(channels: 4,8,8 there"):
+        init_network(build_model(ModelConfig(num_classes=3, **config)), str(path), NAMES, False)
+
+
+def test_another_reduction_is_refused(ckpt):
+    path, _ = ckpt
+    net = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": 4, "reduction": 2}))
+    with pytest.raises(ModelFileError, match=r"another network \(reduction: 4 there, 2 here\)"):
+        init_network(net, str(path), NAMES, background=False)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, ("chunk", None, 1)),
+        ({"asa_mode": "sliding", "asa_window": 8}, ("sliding", 8, 1)),
+        ({"asa_window": 16}, ("sliding", 16, 1)),
+        ({"asa_mode": "sliding"}, ("sliding", 1, 1)),
+        ({"chunk_windows": 4}, ("chunk", None, 4)),
+    ],
+)
+def test_adopt_init_lets_asa_span_differ(ckpt, given, expected):
+    path, _ = ckpt
+    base = get_recipe("streaming").replace(init=str(path), **given)
+    cfg = adopt_init(base, set(given))
+    assert (cfg.asa_mode, cfg.asa_window, cfg.chunk_windows) == expected
+    assert cfg.channels == (4, 8, 8) and cfg.hidden == 16
+    ModelConfig(num_classes=3, **cfg.model_overrides())  # a valid network
+
+
+def test_adopt_init_takes_a_sliding_checkpoints_span(tmp_path):
+    net = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": None,
+                                                   "asa_mode": "sliding", "asa_window": 8}))  # fmt: skip
+    path = tmp_path / "s8.safetensors"
+    save_checkpoint(path, net, BinningConfig(), NAMES, {})
+    cfg = adopt_init(get_recipe("streaming").replace(init=str(path)))
+    assert (cfg.asa_mode, cfg.asa_window, cfg.chunk_windows) == ("sliding", 8, 1)
+    cfg = adopt_init(
+        get_recipe("streaming").replace(init=str(path), asa_mode="chunk"), {"asa_mode"}
+    )
+    assert (cfg.asa_mode, cfg.asa_window, cfg.chunk_windows) == ("chunk", None, 8)
