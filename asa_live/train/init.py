@@ -2,8 +2,9 @@
 
 Everything but the output layer is copied; the output layer too when the class lists are the
 same (names, order, and whether there is a "no gesture" output). Otherwise the output layer is
-new: rows of classes that keep their name are copied, new rows (new classes, the background
-output) are drawn like a fresh nn.Linear, then scaled to the standard deviation of the old
+new: rows of classes that keep their name are copied, and the "no gesture" row when both have
+one; new rows (new classes, a background output the checkpoint lacks) are drawn like a fresh
+nn.Linear, then scaled to the standard deviation of the old
 rows, with the old biases' mean, so the new outputs start on the scale of the trained ones.
 
 The network's shape (arch, attention, channels, hidden, input size, ASA's reduction) must
@@ -108,6 +109,10 @@ def _span(config: ModelConfig) -> str:
     return f"{config.asa_mode} K={config.asa_time_steps}"
 
 
+#: The background output's row, matched by this name (no class name can contain "<").
+_NO_GESTURE_ROW = "<no gesture>"
+
+
 def has_background(ckpt: Checkpoint) -> bool:
     """Whether the checkpoint's last output is "no gesture"."""
     return ckpt.model_config.num_classes == len(ckpt.class_names) + 1
@@ -173,12 +178,18 @@ def init_network(net: nn.Module, path: str, class_names: Sequence[str], backgrou
         dst[head + "weight"], dst[head + "bias"] = src[head + "weight"], src[head + "bias"]
         net.load_state_dict(dst)
         return f"init from {path}: all weights{note}"
-    kept = _new_head(dst, src, head, list(ckpt.class_names), list(class_names), net.config.voting
-                     if net.config.arch == "5layer" else 1)  # fmt: skip
+    # The "no gesture" output is a row like the classes': a base that learnt it passes it on
+    # (its idle-time and empty-scene knowledge is what a few takes cannot teach).
+    both = background and has_background(ckpt)
+    old = [*ckpt.class_names, *([_NO_GESTURE_ROW] if has_background(ckpt) else [])]
+    new = [*class_names, *([_NO_GESTURE_ROW] if background else [])]
+    kept = _new_head(dst, src, head, old, new, net.config.voting
+                     if net.config.arch == "5layer" else 1) - int(both)  # fmt: skip
     net.load_state_dict(dst)
+    bg = ", no-gesture output kept" if both else ", new no-gesture output" if background else ""
     return (
         f"init from {path}: all weights but the output layer ({kept} of {len(class_names)} "
-        f"classes kept by name{', new no-gesture output' if background else ''}){note}"
+        f"classes kept by name{bg}){note}"
     )
 
 

@@ -54,6 +54,23 @@ def test_new_classes_and_background_get_a_fresh_head(ckpt):
     assert float(fresh.std()) == pytest.approx(float(old.weight.detach().std()), rel=0.3)
 
 
+def test_a_base_with_no_gesture_passes_its_background_row_on(tmp_path):
+    torch.manual_seed(1)
+    base = build_model(ModelConfig(num_classes=4, **SMALL))  # a, b, c + background
+    path = tmp_path / "bg.safetensors"
+    prov = {"readout": Readout(kind="leaky", decay=0.95, background=True).to_spec()}
+    save_checkpoint(path, base, BinningConfig(), NAMES, prov)
+    net = build_model(ModelConfig(num_classes=3, **SMALL))  # x, y + background
+    message = init_network(net, str(path), ("x", "y"), background=True)
+    assert "0 of 2 classes kept" in message and "no-gesture output kept" in message
+    old, new = _head(base), _head(net)
+    assert torch.equal(new.weight[2], old.weight[3]) and new.bias[2] == old.bias[3]
+    assert not torch.equal(new.weight[0], old.weight[0])  # new classes are fresh
+    # Without a background output here, the base's row is not used.
+    plain = build_model(ModelConfig(num_classes=2, **SMALL))
+    assert "no-gesture" not in init_network(plain, str(path), ("x", "y"), background=False)
+
+
 def test_incompatible_network_is_one_sentence(ckpt):
     path, _ = ckpt
     other = build_model(ModelConfig(num_classes=3, **{**SMALL, "channels": (4, 8, 16)}))
@@ -103,7 +120,8 @@ def test_same_span_in_another_mode_copies_the_fc_too(tmp_path):
     torch.manual_seed(2)
     base = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": 8}))
     path = tmp_path / "k8.safetensors"
-    save_checkpoint(path, base, BinningConfig(), NAMES, {})
+    prov = {"readout": Readout(kind="leaky", decay=0.95, background=True).to_spec()}
+    save_checkpoint(path, base, BinningConfig(), NAMES, prov)
     net = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": None,
                                                    "asa_mode": "sliding", "asa_window": 8}))  # fmt: skip
     assert init_network(net, str(path), NAMES, background=False).endswith("all weights")
