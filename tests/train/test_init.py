@@ -120,8 +120,7 @@ def test_same_span_in_another_mode_copies_the_fc_too(tmp_path):
     torch.manual_seed(2)
     base = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": 8}))
     path = tmp_path / "k8.safetensors"
-    prov = {"readout": Readout(kind="leaky", decay=0.95, background=True).to_spec()}
-    save_checkpoint(path, base, BinningConfig(), NAMES, prov)
+    save_checkpoint(path, base, BinningConfig(), NAMES, {})
     net = build_model(ModelConfig(num_classes=3, **{**SMALL, "chunk_windows": None,
                                                    "asa_mode": "sliding", "asa_window": 8}))  # fmt: skip
     assert init_network(net, str(path), NAMES, background=False).endswith("all weights")
