@@ -4,9 +4,10 @@ Part 1 (new classes): the 4 hand swipes (asa_live.classes.SWIPE_CLASSES), synthe
 takes come from "users" (generator seeds) 300000.. - one recording per take set, each holding
 every swipe once in a shuffled order with idle gaps; the test users are seeds 390000.., never
 trained on. For each number of takes per class (1, 3, 5, 10), ``asa-live-train --recipe
-finetune --init <base>`` runs on a recordings folder (trials_to_train.txt = the training users,
-trials_to_test.txt = the test users), then ``last.safetensors`` (not "best": that would pick an
-epoch on the test users) is scored on the test users with the streaming protocol: per-window
+finetune --init <base>`` runs on a recordings folder holding only the training users' sessions (no trial lists: fine-tuning
+holds out a fifth of each class's takes for validation and calibrates its "no gesture" decision
+on them), then ``last.safetensors`` is scored on the test users, whose sessions lie in a
+folder of their own that fine-tuning never reads, with the streaming protocol: per-window
 accuracy after onset (300 ms grace), the checkpoint's readout and decision (a "no gesture"
 window inside a gesture counts as wrong).
 
@@ -70,26 +71,36 @@ def _session(names, seed, condition, gesture_ms, randomize):
     return events, labels
 
 
-def make_folder(root: Path, names, takes, tests, condition=None, gesture_ms=1500, randomize=0):
-    """A recordings folder: ``takes`` training sessions and ``tests`` test sessions."""
+def _write_folder(root: Path, names, seeds, condition, gesture_ms, randomize, lists: bool) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "classes.txt").write_text("\n".join(names) + "\n")
-    lists = {"trials_to_train.txt": [], "trials_to_test.txt": []}
-    for i in range(takes + tests):
-        train = i < takes
-        seed = TRAIN_SEED + i if train else TEST_SEED + i - takes
+    entries = []
+    for seed in seeds:
         events, labels = _session(names, seed, condition, gesture_ms, randomize)
         name = f"user{seed}.aedat4"
         write_aedat4(root / name, events, (128, 128))
         write_labels_csv(root / f"user{seed}_labels.csv", labels, num_classes=len(names))
-        lists["trials_to_train.txt" if train else "trials_to_test.txt"].append(name)
-    for fname, entries in lists.items():
-        (root / fname).write_text("\n".join(entries) + "\n")
+        entries.append(name)
+    if lists:  # a test folder: load_folder(...).val is every recording in it
+        for fname in ("trials_to_train.txt", "trials_to_test.txt"):
+            (root / fname).write_text("\n".join(entries) + "\n")
     return root
 
 
+def make_folder(root: Path, names, takes, tests, condition=None, gesture_ms=1500, randomize=0):
+    """(the user's recordings folder: ``takes`` sessions, no trial lists, so fine-tuning holds
+    out takes of its own for validation and calibration; a separate folder of ``tests``
+    sessions of other users, never seen by fine-tuning, for the score)."""
+    train = _write_folder(root, names, [TRAIN_SEED + i for i in range(takes)], condition,
+                          gesture_ms, randomize, lists=False)  # fmt: skip
+    test = _write_folder(root.with_name(root.name + "-test"), names,
+                         [TEST_SEED + i for i in range(tests)], condition, gesture_ms, randomize,
+                         lists=True)  # fmt: skip
+    return train, test
+
+
 def score(model_path, folder) -> dict:
-    """Streaming protocol on the folder's test sessions (per-window accuracy after onset)."""
+    """Streaming protocol on a test folder's sessions (per-window accuracy after onset)."""
     ckpt = load_checkpoint(model_path)
     cfg = DataConfig.from_binning(ckpt.binning, data="folder", data_root=str(folder))
     seqs = [to_sequence(r, cfg) for r in load_folder(cfg).val]
@@ -102,9 +113,9 @@ def score(model_path, folder) -> dict:
     }
 
 
-def finetune(folder, out, extra) -> dict:
+def finetune(folder, out, extra, base) -> dict:
     t0, c0 = time.perf_counter(), _cpu_s()
-    code = train_main(["--recipe", "finetune", "--init", BASE, "--data-root", str(folder),
+    code = train_main(["--recipe", "finetune", "--init", base, "--data-root", str(folder),
                        "--out-dir", str(out), "--no-tensorboard", "--no-progress",
                        "--eval-every", "1000", *extra])  # fmt: skip
     if code != 0:
@@ -112,9 +123,9 @@ def finetune(folder, out, extra) -> dict:
     return {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0}
 
 
-def base_on_11(folder) -> dict:
-    """The base model (11 classes, its own readout) on a folder of the 11 classes."""
-    return score(BASE, folder)
+def base_on_11(base, folder) -> dict:
+    """The base model (11 classes, its own readout) on a test folder of the 11 classes."""
+    return score(base, folder)
 
 
 def main() -> None:
@@ -126,6 +137,9 @@ def main() -> None:
     p.add_argument("--skip-swipes", action="store_true")
     p.add_argument("--json", default=None)
     p.add_argument("--extra", default="", help="more asa-live-train options, space separated")
+    p.add_argument(
+        "--base", default=BASE, help="the checkpoint to fine-tune (default: %(default)s)"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     extra = args.extra.split()
@@ -134,25 +148,24 @@ def main() -> None:
         tmp = Path(tmp)
         if not args.skip_swipes:
             for takes in [int(v) for v in args.takes.split(",")]:
-                folder = make_folder(
+                folder, test = make_folder(
                     tmp / f"sw{takes}", list(SWIPE_CLASSES), takes, args.test_users
                 )
-                cost = finetune(folder, tmp / f"run{takes}", extra)
+                cost = finetune(folder, tmp / f"run{takes}", extra, args.base)
                 row = {"part": "swipes", "takes": takes, **cost,
-                       **score(tmp / f"run{takes}" / "last.safetensors", folder)}  # fmt: skip
+                       **score(tmp / f"run{takes}" / "last.safetensors", test)}  # fmt: skip
                 rows.append(row)
                 print(json.dumps(row), flush=True)
         if not args.skip_domain:
-            folder = make_folder(tmp / "dom", list(GESTURE_CLASSES), 5, args.test_users,
-                                 condition=args.condition, gesture_ms=2000)  # fmt: skip
-            # one training session only because a folder needs one; the base is scored on the rest
-            clean = make_folder(tmp / "clean", list(GESTURE_CLASSES), 1, args.test_users,
-                                gesture_ms=2000)  # fmt: skip
-            rows.append({"part": "base clean", **base_on_11(clean)})
-            rows.append({"part": f"base {args.condition}", **base_on_11(folder)})
-            cost = finetune(folder, tmp / "rundom", extra)
+            folder, test = make_folder(tmp / "dom", list(GESTURE_CLASSES), 5, args.test_users,
+                                       condition=args.condition, gesture_ms=2000)  # fmt: skip
+            _, clean = make_folder(tmp / "clean", list(GESTURE_CLASSES), 0, args.test_users,
+                                   gesture_ms=2000)  # fmt: skip
+            rows.append({"part": "base clean", **base_on_11(args.base, clean)})
+            rows.append({"part": f"base {args.condition}", **base_on_11(args.base, test)})
+            cost = finetune(folder, tmp / "rundom", extra, args.base)
             rows.append({"part": f"finetuned {args.condition} (5 takes)", "takes": 5, **cost,
-                         **score(tmp / "rundom" / "last.safetensors", folder)})  # fmt: skip
+                         **score(tmp / "rundom" / "last.safetensors", test)})  # fmt: skip
             for row in rows[-3:]:
                 print(json.dumps(row), flush=True)
     print(
