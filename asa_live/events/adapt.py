@@ -40,7 +40,7 @@ import numpy as np
 from asa_live.errors import ConfigError
 from asa_live.events.dtype import EVENT_DTYPE
 
-__all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
+__all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter", "area_draws"]
 
 ADAPT_MODES = ("crop_scale", "crop", "scale")
 _RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
@@ -102,7 +102,7 @@ class SensorAdapter:
         # one gather per axis through lookup tables (source coordinate -> first target
         # coordinate, or tw / th for a dropped one; and the 16-bit share of the source pixel
         # that falls on that first target pixel) instead of per-event arithmetic
-        (x_lo, x_share), (y_lo, y_share) = self._luts
+        (x_lo, x_share), (y_lo, y_share) = self.axis_tables
         xs = events["x"]
         ys = events["y"]
         x = np.take(x_lo, xs, mode="clip")
@@ -123,18 +123,21 @@ class SensorAdapter:
                 x = np.take(x_lo, xs, mode="clip")
                 y = np.take(y_lo, ys, mode="clip")
         if x_share is not None or y_share is not None:
-            # the draw's 16-bit halves (bits 32..47 and 48..63), read in place
-            halves = _event_hash(out, *_work_buffers(len(out))).view(np.uint16).reshape(-1, 4)
+            draw_x, draw_y = area_draws(out)
             if x_share is not None:
-                x += halves[:, _HALF_X] >= np.take(x_share, xs, mode="clip")
+                x += draw_x >= np.take(x_share, xs, mode="clip")
             if y_share is not None:
-                y += halves[:, _HALF_Y] >= np.take(y_share, ys, mode="clip")
+                y += draw_y >= np.take(y_share, ys, mode="clip")
         out["x"] = x
         out["y"] = y
         return out
 
     @property
-    def _luts(self) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+    def axis_tables(self) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """``((x_lo, x_share), (y_lo, y_share))``, read-only, indexed by any uint16 source
+        coordinate: its first target coordinate (the target's width / height: dropped) and,
+        for area mapping, the 16-bit share below which the event's draw keeps it there (an
+        event moves one pixel on when ``draw >= share``; None: no pixel ever moves)."""
         luts = self.__dict__.get("_lut_cache")
         if luts is None:
             x0, y0, cw, ch = self.region
@@ -146,6 +149,13 @@ class SensorAdapter:
             )
             object.__setattr__(self, "_lut_cache", luts)
         return luts
+
+
+def area_draws(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The area mapping's 16-bit draws of each event along x and y: bits 32..47 and 48..63
+    of its fixed hash, as views valid until the next call in this thread."""
+    halves = _event_hash(events, *_work_buffers(len(events))).view(np.uint16).reshape(-1, 4)
+    return halves[:, _HALF_X], halves[:, _HALF_Y]
 
 
 def _event_hash(events: np.ndarray, key: np.ndarray, tmp: np.ndarray) -> np.ndarray:
