@@ -2,8 +2,10 @@
 bulk read of the same file, in one run.
 
 For each file: ``read`` = our source alone, streamed packet by packet; ``read+bin`` =
-open_source -> SensorAdapter (to 128x128) -> StreamingBinner
-(15 ms windows, downsample 4), the live pipeline's replay path, streamed packet by packet;
+open_source -> AdaptingBinner (SensorAdapter to 128x128 fused with StreamingBinner, 15 ms
+windows, downsample 4), the headless replay path (IngestStage.process_windows), streamed
+packet by packet; ``+events`` = the same with the adapted events materialised first
+(SensorAdapter, then StreamingBinner: the path when something draws them, the GUI);
 ``eventcv bulk`` = ``eventcv.load(path).numpy()`` (the whole file at once, no binning).
 M events/s = events / median CPU time (all threads) of --repeats runs, interleaved with the
 peer's; the ratios are ours / eventcv
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.events import SensorAdapter, StreamingBinner, open_source
+from asa_live.events.adapt_bin import AdaptingBinner
 from asa_live.events.csv_events import write_events_csv
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
@@ -39,6 +42,18 @@ def ours_read(path: Path, sensor_size: str | None) -> int:
 
 
 def ours(path: Path, sensor_size: str | None) -> int:
+    with open_source(path, sensor_size=sensor_size) as source:
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        fused = AdaptingBinner(SensorAdapter(source.sensor_size), binner)
+        n = 0
+        for packet in source:
+            n += len(packet)
+            fused.push(packet)
+        binner.flush()
+    return n
+
+
+def ours_with_events(path: Path, sensor_size: str | None) -> int:
     with open_source(path, sensor_size=sensor_size) as source:
         adapter = SensorAdapter(source.sensor_size)
         binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
@@ -124,24 +139,29 @@ def main() -> None:
         ]
         print("M/s = million events per CPU second (median); x = ours / eventcv bulk read")
         print(
-            f"{'file':<32} {'events':>10} {'read':>6} {'read+bin':>9} {'eventcv':>8} "
-            f"{'x read':>7} {'x read+bin':>10}"
+            f"{'file':<32} {'events':>10} {'read':>6} {'read+bin':>9} {'+events':>8} "
+            f"{'eventcv':>8} {'x read':>7} {'x read+bin':>10} {'x +events':>9}"
         )
         for label, path, size in files:
             runs = [
                 lambda p=path, s=size: ours_read(p, s),
                 lambda p=path, s=size: ours(p, s),
+                lambda p=path, s=size: ours_with_events(p, s),
                 lambda p=path, s=size: eventcv_bulk(p, s),
             ]
-            (t_read, n), (t_bin, _), (t_lib, n_lib) = interleaved_medians(runs, args.repeats)
-            row = f"{label:<32} {n:>10,} {n / t_read / 1e6:>6.1f} {n / t_bin / 1e6:>9.1f}"
+            medians = interleaved_medians(runs, args.repeats)
+            (t_read, n), (t_bin, _), (t_events, _), (t_lib, n_lib) = medians
+            row = (
+                f"{label:<32} {n:>10,} {n / t_read / 1e6:>6.1f} {n / t_bin / 1e6:>9.1f} "
+                f"{n / t_events / 1e6:>8.1f}"
+            )
             if n_lib is None:
-                print(f"{row} {'(none)':>8} {'-':>7} {'-':>10}")
+                print(f"{row} {'(none)':>8} {'-':>7} {'-':>10} {'-':>9}")
                 continue
             note = "" if n_lib == n else f"  (eventcv read {n_lib:,} events: wrong)"
             print(
                 f"{row} {n_lib / t_lib / 1e6:>8.1f} {t_lib / t_read:>7.2f} "
-                f"{t_lib / t_bin:>10.2f}{note}"
+                f"{t_lib / t_bin:>10.2f} {t_lib / t_events:>9.2f}{note}"
             )
 
 

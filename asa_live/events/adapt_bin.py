@@ -98,8 +98,9 @@ class AdaptingBinner:
             )
         if top < _DROP_X:
             return events["t"].copy(), cells
-        keep = cells < _DROP_X
-        return events["t"][keep], cells[keep]
+        # indices then gathers: a boolean take with a mixed mask is ~4x slower (mispredicts)
+        kept = np.flatnonzero(cells < _DROP_X)
+        return np.take(events["t"], kept), np.take(cells, kept)
 
     def _moved(
         self, part: np.ndarray, cells: np.ndarray, shares: tuple[np.ndarray | None, ...]
