@@ -77,10 +77,10 @@ class SensorAdapter:
         object.__setattr__(self, "target_size", (tw, th))
         if self.mode == "crop_scale":
             # the largest centred rectangle with the target's aspect ratio
-            if width * th >= height * tw:
-                ch, cw = height, height * tw // th
+            if width * th >= height * tw:  # (at least one pixel, on a sliver of a sensor)
+                ch, cw = height, max(1, height * tw // th)
             else:
-                cw, ch = width, width * th // tw
+                cw, ch = width, max(1, width * th // tw)
             region = ((width - cw) // 2, (height - ch) // 2, cw, ch)
         elif self.mode == "crop":
             region = ((width - tw) // 2, (height - th) // 2, tw, th)
