@@ -112,16 +112,16 @@ class SensorAdapter:
         # on the packed structured dtype they are ~50x slower (see events/transforms.py).
         keep = x < tw
         keep &= y < th
-        if keep.all():
+        n_kept = int(np.count_nonzero(keep))
+        if n_kept == len(events):
             out = events.view(_RECORD).copy().view(EVENT_DTYPE)
-        else:
+        elif n_kept * 8 >= len(events) * 7:  # almost all kept: the mask is predictable
             out = events.view(_RECORD)[keep].view(EVENT_DTYPE)
-            xs, ys = out["x"], out["y"]
-            if len(out) * 8 >= len(events) * 7:
-                x, y = x[keep], y[keep]  # almost all kept: the mask is predictable
-            else:  # gathering again is ~4x cheaper than a mixed mask on uint16 columns
-                x = np.take(x_lo, xs, mode="clip")
-                y = np.take(y_lo, ys, mode="clip")
+            xs, ys, x, y = out["x"], out["y"], x[keep], y[keep]
+        else:  # indices, then gathers: a mixed boolean mask mispredicts (2.5x slower)
+            kept = np.flatnonzero(keep)
+            out = np.take(events.view(_RECORD), kept).view(EVENT_DTYPE)
+            xs, ys, x, y = out["x"], out["y"], np.take(x, kept), np.take(y, kept)
         if x_share is not None or y_share is not None:
             draw_x, draw_y = area_draws(out)
             if x_share is not None:
