@@ -141,3 +141,10 @@ def test_fused_rejects_what_the_adapter_rejects():
     with pytest.raises(ValueError, match="p > 1"):
         fused.push(make_events([5], [170], [130], [2]))
     assert fused.push(make_events([5], [0], [130], [2])) == []  # dropped before any check
+
+
+def test_push_cells_refuses_a_binner_with_a_margin():
+    binner = StreamingBinner(15_000, (30, 20), downsample=4)
+    assert binner.crops_margin
+    with pytest.raises(ValueError, match="downsample"):
+        binner.push_cells(np.zeros(1, np.int64), np.zeros(1, binner.cell_index_dtype))
