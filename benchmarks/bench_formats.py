@@ -14,7 +14,7 @@ peer's; the ratios are ours / eventcv
 Files: the real Prophesee recordings in ../shared/data/real, and DAT / CSV / EVT 2.1 copies
 of the IMX636 recording's events made here (the real DAT file holds only 2,009 events).
 
-    .venv/bin/python benchmarks/bench_formats.py [--repeats 7]
+    .venv/bin/python benchmarks/bench_formats.py [--repeats 7] [--adapt-bin-alone]
 """
 
 from __future__ import annotations
@@ -117,11 +117,45 @@ def interleaved_medians(fns: list, repeats: int) -> list[tuple[float, int | None
     return [(statistics.median(t), n) for t, n in zip(times, counts, strict=True)]
 
 
+def adapt_bin_alone(path: Path, repeats: int) -> None:
+    """ns per event of adapting and binning alone (the packets read once beforehand):
+    adapter then binner beside the fused AdaptingBinner, interleaved."""
+    with open_source(path) as source:
+        packets, size = list(source), source.sensor_size
+    n = sum(len(p) for p in packets)
+
+    def unfused() -> int:
+        adapter = SensorAdapter(size)
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        for packet in packets:
+            binner.push(adapter(packet))
+        return len(binner.flush())
+
+    def fused() -> int:
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        adapting = AdaptingBinner(SensorAdapter(size), binner)
+        for packet in packets:
+            adapting.push(packet)
+        return len(binner.flush())
+
+    (t_unfused, _), (t_fused, _) = interleaved_medians([unfused, fused], repeats)
+    print(
+        f"{path.name}: adapt+bin alone, ns per event (CPU): adapter then binner "
+        f"{t_unfused / n * 1e9:.1f}, fused {t_fused / n * 1e9:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--adapt-bin-alone", action="store_true", help="only time adapt+bin of the IMX636 file"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.adapt_bin_alone:
+        adapt_bin_alone(REAL / "prophesee/imx636_evk4_evt3.raw", args.repeats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         source = open_source(REAL / "prophesee/imx636_evk4_evt3.raw")
         events = np.concatenate(list(source))
