@@ -2,8 +2,10 @@
 bulk read of the same file, in one run.
 
 For each file: ``read`` = our source alone, streamed packet by packet; ``read+bin`` =
-open_source -> SensorAdapter (to 128x128) -> StreamingBinner
-(15 ms windows, downsample 4), the live pipeline's replay path, streamed packet by packet;
+open_source -> AdaptingBinner (SensorAdapter to 128x128 fused with StreamingBinner, 15 ms
+windows, downsample 4), the headless replay path (IngestStage.process_windows), streamed
+packet by packet; ``+events`` = the same with the adapted events materialised first
+(SensorAdapter, then StreamingBinner: the path when something draws them, the GUI);
 ``eventcv bulk`` = ``eventcv.load(path).numpy()`` (the whole file at once, no binning).
 M events/s = events / median CPU time (all threads) of --repeats runs, interleaved with the
 peer's; the ratios are ours / eventcv
@@ -12,7 +14,7 @@ peer's; the ratios are ours / eventcv
 Files: the real Prophesee recordings in ../shared/data/real, and DAT / CSV / EVT 2.1 copies
 of the IMX636 recording's events made here (the real DAT file holds only 2,009 events).
 
-    .venv/bin/python benchmarks/bench_formats.py [--repeats 7]
+    .venv/bin/python benchmarks/bench_formats.py [--repeats 7] [--adapt-bin-alone]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from asa_live.events import SensorAdapter, StreamingBinner, open_source
+from asa_live.events.adapt_bin import AdaptingBinner
 from asa_live.events.csv_events import write_events_csv
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
@@ -39,6 +42,18 @@ def ours_read(path: Path, sensor_size: str | None) -> int:
 
 
 def ours(path: Path, sensor_size: str | None) -> int:
+    with open_source(path, sensor_size=sensor_size) as source:
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        fused = AdaptingBinner(SensorAdapter(source.sensor_size), binner)
+        n = 0
+        for packet in source:
+            n += len(packet)
+            fused.push(packet)
+        binner.flush()
+    return n
+
+
+def ours_with_events(path: Path, sensor_size: str | None) -> int:
     with open_source(path, sensor_size=sensor_size) as source:
         adapter = SensorAdapter(source.sensor_size)
         binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
@@ -102,11 +117,45 @@ def interleaved_medians(fns: list, repeats: int) -> list[tuple[float, int | None
     return [(statistics.median(t), n) for t, n in zip(times, counts, strict=True)]
 
 
+def adapt_bin_alone(path: Path, repeats: int) -> None:
+    """ns per event of adapting and binning alone (the packets read once beforehand):
+    adapter then binner beside the fused AdaptingBinner, interleaved."""
+    with open_source(path) as source:
+        packets, size = list(source), source.sensor_size
+    n = sum(len(p) for p in packets)
+
+    def unfused() -> int:
+        adapter = SensorAdapter(size)
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        for packet in packets:
+            binner.push(adapter(packet))
+        return len(binner.flush())
+
+    def fused() -> int:
+        binner = StreamingBinner(WINDOW_US, (128, 128), downsample=4)
+        adapting = AdaptingBinner(SensorAdapter(size), binner)
+        for packet in packets:
+            adapting.push(packet)
+        return len(binner.flush())
+
+    (t_unfused, _), (t_fused, _) = interleaved_medians([unfused, fused], repeats)
+    print(
+        f"{path.name}: adapt+bin alone, ns per event (CPU): adapter then binner "
+        f"{t_unfused / n * 1e9:.1f}, fused {t_fused / n * 1e9:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--adapt-bin-alone", action="store_true", help="only time adapt+bin of the IMX636 file"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.adapt_bin_alone:
+        adapt_bin_alone(REAL / "prophesee/imx636_evk4_evt3.raw", args.repeats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         source = open_source(REAL / "prophesee/imx636_evk4_evt3.raw")
         events = np.concatenate(list(source))
@@ -124,24 +173,29 @@ def main() -> None:
         ]
         print("M/s = million events per CPU second (median); x = ours / eventcv bulk read")
         print(
-            f"{'file':<32} {'events':>10} {'read':>6} {'read+bin':>9} {'eventcv':>8} "
-            f"{'x read':>7} {'x read+bin':>10}"
+            f"{'file':<32} {'events':>10} {'read':>6} {'read+bin':>9} {'+events':>8} "
+            f"{'eventcv':>8} {'x read':>7} {'x read+bin':>10} {'x +events':>9}"
         )
         for label, path, size in files:
             runs = [
                 lambda p=path, s=size: ours_read(p, s),
                 lambda p=path, s=size: ours(p, s),
+                lambda p=path, s=size: ours_with_events(p, s),
                 lambda p=path, s=size: eventcv_bulk(p, s),
             ]
-            (t_read, n), (t_bin, _), (t_lib, n_lib) = interleaved_medians(runs, args.repeats)
-            row = f"{label:<32} {n:>10,} {n / t_read / 1e6:>6.1f} {n / t_bin / 1e6:>9.1f}"
+            medians = interleaved_medians(runs, args.repeats)
+            (t_read, n), (t_bin, _), (t_events, _), (t_lib, n_lib) = medians
+            row = (
+                f"{label:<32} {n:>10,} {n / t_read / 1e6:>6.1f} {n / t_bin / 1e6:>9.1f} "
+                f"{n / t_events / 1e6:>8.1f}"
+            )
             if n_lib is None:
-                print(f"{row} {'(none)':>8} {'-':>7} {'-':>10}")
+                print(f"{row} {'(none)':>8} {'-':>7} {'-':>10} {'-':>9}")
                 continue
             note = "" if n_lib == n else f"  (eventcv read {n_lib:,} events: wrong)"
             print(
                 f"{row} {n_lib / t_lib / 1e6:>8.1f} {t_lib / t_read:>7.2f} "
-                f"{t_lib / t_bin:>10.2f}{note}"
+                f"{t_lib / t_bin:>10.2f} {t_lib / t_events:>9.2f}{note}"
             )
 
 

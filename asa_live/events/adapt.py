@@ -40,7 +40,7 @@ import numpy as np
 from asa_live.errors import ConfigError
 from asa_live.events.dtype import EVENT_DTYPE
 
-__all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter"]
+__all__ = ["ADAPT_MODES", "NoiseFilter", "SensorAdapter", "area_draws"]
 
 ADAPT_MODES = ("crop_scale", "crop", "scale")
 _RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))
@@ -77,10 +77,10 @@ class SensorAdapter:
         object.__setattr__(self, "target_size", (tw, th))
         if self.mode == "crop_scale":
             # the largest centred rectangle with the target's aspect ratio
-            if width * th >= height * tw:
-                ch, cw = height, height * tw // th
+            if width * th >= height * tw:  # (at least one pixel, on a sliver of a sensor)
+                ch, cw = height, max(1, height * tw // th)
             else:
-                cw, ch = width, width * th // tw
+                cw, ch = width, max(1, width * th // tw)
             region = ((width - cw) // 2, (height - ch) // 2, cw, ch)
         elif self.mode == "crop":
             region = ((width - tw) // 2, (height - th) // 2, tw, th)
@@ -102,7 +102,7 @@ class SensorAdapter:
         # one gather per axis through lookup tables (source coordinate -> first target
         # coordinate, or tw / th for a dropped one; and the 16-bit share of the source pixel
         # that falls on that first target pixel) instead of per-event arithmetic
-        (x_lo, x_share), (y_lo, y_share) = self._luts
+        (x_lo, x_share), (y_lo, y_share) = self.axis_tables
         xs = events["x"]
         ys = events["y"]
         x = np.take(x_lo, xs, mode="clip")
@@ -112,29 +112,32 @@ class SensorAdapter:
         # on the packed structured dtype they are ~50x slower (see events/transforms.py).
         keep = x < tw
         keep &= y < th
-        if keep.all():
+        n_kept = int(np.count_nonzero(keep))
+        if n_kept == len(events):
             out = events.view(_RECORD).copy().view(EVENT_DTYPE)
-        else:
+        elif n_kept * 8 >= len(events) * 7:  # almost all kept: the mask is predictable
             out = events.view(_RECORD)[keep].view(EVENT_DTYPE)
-            xs, ys = out["x"], out["y"]
-            if len(out) * 8 >= len(events) * 7:
-                x, y = x[keep], y[keep]  # almost all kept: the mask is predictable
-            else:  # gathering again is ~4x cheaper than a mixed mask on uint16 columns
-                x = np.take(x_lo, xs, mode="clip")
-                y = np.take(y_lo, ys, mode="clip")
+            xs, ys, x, y = out["x"], out["y"], x[keep], y[keep]
+        else:  # indices, then gathers: a mixed boolean mask mispredicts (2.5x slower)
+            kept = np.flatnonzero(keep)
+            out = np.take(events.view(_RECORD), kept).view(EVENT_DTYPE)
+            xs, ys, x, y = out["x"], out["y"], np.take(x, kept), np.take(y, kept)
         if x_share is not None or y_share is not None:
-            # the draw's 16-bit halves (bits 32..47 and 48..63), read in place
-            halves = _event_hash(out, *_work_buffers(len(out))).view(np.uint16).reshape(-1, 4)
+            draw_x, draw_y = area_draws(out)
             if x_share is not None:
-                x += halves[:, _HALF_X] >= np.take(x_share, xs, mode="clip")
+                x += draw_x >= np.take(x_share, xs, mode="clip")
             if y_share is not None:
-                y += halves[:, _HALF_Y] >= np.take(y_share, ys, mode="clip")
+                y += draw_y >= np.take(y_share, ys, mode="clip")
         out["x"] = x
         out["y"] = y
         return out
 
     @property
-    def _luts(self) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+    def axis_tables(self) -> tuple[tuple[np.ndarray, np.ndarray | None], ...]:
+        """``((x_lo, x_share), (y_lo, y_share))``, read-only, indexed by any uint16 source
+        coordinate: its first target coordinate (the target's width / height: dropped) and,
+        for area mapping, the 16-bit share below which the event's draw keeps it there (an
+        event moves one pixel on when ``draw >= share``; None: no pixel ever moves)."""
         luts = self.__dict__.get("_lut_cache")
         if luts is None:
             x0, y0, cw, ch = self.region
@@ -146,6 +149,13 @@ class SensorAdapter:
             )
             object.__setattr__(self, "_lut_cache", luts)
         return luts
+
+
+def area_draws(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The area mapping's 16-bit draws of each event along x and y: bits 32..47 and 48..63
+    of its fixed hash, as views valid until the next call in this thread."""
+    halves = _event_hash(events, *_work_buffers(len(events))).view(np.uint16).reshape(-1, 4)
+    return halves[:, _HALF_X], halves[:, _HALF_Y]
 
 
 def _event_hash(events: np.ndarray, key: np.ndarray, tmp: np.ndarray) -> np.ndarray:

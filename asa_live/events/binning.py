@@ -241,47 +241,88 @@ class StreamingBinner:
     def push(self, events: np.ndarray) -> list[BinnedWindow]:
         """Add a packet; returns the windows it closed (possibly none), oldest first."""
         events = _check_events(events)
-        out: list[BinnedWindow] = []
         if len(events) == 0:
-            return out
+            return []
         # a contiguous copy of the times: the diff, the searchsorted and the order checks
         # below would each copy the strided field otherwise
-        t = events["t"].copy()
+        return self._push(events["t"].copy(), events, None)
+
+    def push_cells(self, t: np.ndarray, cells: np.ndarray) -> list[BinnedWindow]:
+        """Add a packet given as its events' times and flat cells: exactly ``push`` of those
+        events (see :meth:`cell_index_dtype` and the counting kernel for the layout).
+
+        ``t``: contiguous int64; ``cells``: ``p * h * w + (y // ds) * w + x // ds`` in
+        ``cell_index_dtype``, every one inside the frame. Both are consumed (overwritten).
+        Only for a binner whose ``downsample`` divides its sensor (``crops_margin`` False):
+        the margin rule needs the coordinates."""
+        if self._counter.crops:
+            raise ValueError("push_cells: the downsample does not divide the sensor")
+        if len(t) == 0:
+            return []
+        return self._push(t, None, cells)
+
+    @property
+    def cell_index_dtype(self) -> type:
+        """The integer type of the flat cells :meth:`push_cells` takes."""
+        return self._counter.index_dtype
+
+    @property
+    def crops_margin(self) -> bool:
+        """Whether ``downsample`` leaves a margin of the sensor uncounted."""
+        return bool(self._counter.crops)
+
+    def _push(
+        self, t: np.ndarray, events: np.ndarray | None, cells: np.ndarray | None
+    ) -> list[BinnedWindow]:
+        """``push`` of the events with times ``t``, given as records or as flat cells."""
+        out: list[BinnedWindow] = []
         if self._t0 is None:
             self._t0 = int(t.min())
         if len(t) > 1 and bool((t[1:] < t[:-1]).any()):
             order = np.argsort(t, kind="stable")
-            events, t = _take(events, order), t[order]
+            t = t[order]
+            events = None if events is None else _take(events, order)
+            cells = None if cells is None else cells[order]
         open_start = self._t0 + self._open * self.window_us
         if t[0] < open_start:
             n_late = int(np.searchsorted(t, open_start, side="left"))
             self.late_events += n_late
-            events, t = events[n_late:], t[n_late:]
-            if len(events) == 0:
+            t = t[n_late:]
+            events = None if events is None else events[n_late:]
+            cells = None if cells is None else cells[n_late:]
+            if len(t) == 0:
                 return out
-        if self._counter.crops:
+        if self._counter.crops and events is not None:
             keep_all = _in_grid(events, self._counter)
             if len(keep_all) != len(events):
                 events = keep_all
                 t = events["t"].copy()
                 if len(events) == 0:
                     return out
-        self.total_events += len(events)
+        self.total_events += len(t)
         # Split the packet where more than max_gap_windows empty windows may lie between two
         # events (a step > (max_gap_windows + 1) * window_us is necessary for that), so that
         # no frame stack spans a long gap; _advance_open_to applies the exact rule. No step
         # is longer than the whole packet: most packets need no diff.
         gap_us = (self.max_gap_windows + 1) * self.window_us
         if int(t[-1]) - int(t[0]) <= gap_us:
-            self._push_sorted(events, t, out)
+            self._push_sorted(t, events, cells, out)
             return out
         cuts = np.flatnonzero(np.diff(t) > gap_us)
-        bounds = [0, *(cuts + 1).tolist(), len(events)]
+        bounds = [0, *(cuts + 1).tolist(), len(t)]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            self._push_sorted(events[a:b], t[a:b], out)
+            part_events = None if events is None else events[a:b]
+            part_cells = None if cells is None else cells[a:b]
+            self._push_sorted(t[a:b], part_events, part_cells, out)
         return out
 
-    def _push_sorted(self, events: np.ndarray, t: np.ndarray, out: list[BinnedWindow]) -> None:
+    def _push_sorted(
+        self,
+        t: np.ndarray,
+        events: np.ndarray | None,
+        cells: np.ndarray | None,
+        out: list[BinnedWindow],
+    ) -> None:
         window_us = self.window_us
         first_w = (int(t[0]) - self._t0) // window_us
         last_w = (int(t[-1]) - self._t0) // window_us
@@ -290,7 +331,7 @@ class StreamingBinner:
         stack = np.empty((n, *self.frame_shape), dtype=np.float32)
         start = self._t0 + self._open * window_us
         per_window = self._counter.count_sorted(
-            events, start, window_us, stack, known_sorted=True, t=t
+            events, start, window_us, stack, known_sorted=True, t=t, cells=cells
         )
         if per_window is None:  # pragma: no cover - push() sorted the events
             raise RuntimeError("internal error: sorted events reported as unsorted")

@@ -98,26 +98,29 @@ class Counter:
 
     def count_sorted(
         self,
-        events: np.ndarray,
+        events: np.ndarray | None,
         t0: int,
         window_us: int,
         out: np.ndarray,
         known_sorted: bool = False,
         t: np.ndarray | None = None,
+        cells: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Write the counts of the events into ``out [T, 2, h, w]`` (window 0 starts at ``t0``);
         every window of ``out`` is overwritten, so it may come from ``np.empty``.
 
         ``events`` must lie in ``[t0, t0 + T * window_us)``; ``t`` may give their times as a
-        contiguous array. Returns the per-window event counts, or None (``out`` then holds
-        garbage) if the events are not sorted.
+        contiguous array. ``cells`` may give their flat cells ``p * h * w + (y // ds) * w +
+        x // ds`` (index dtype, all valid; overwritten): then ``events`` is not read and may
+        be None, and ``t`` is needed. Returns the per-window event counts, or None (``out``
+        then holds garbage) if the events are not sorted.
         """
         n_windows = out.shape[0]
         if t is None:
             t = events["t"]
         edges = t0 + np.arange(n_windows + 1, dtype=np.int64) * window_us
         bounds = searchsorted_left(t, edges)
-        if bounds[0] != 0 or bounds[-1] != len(events):
+        if bounds[0] != 0 or bounds[-1] != len(t):
             return None  # not sorted (or not inside the windows): the caller sorts
         flat = out.reshape(n_windows, self.frame_size)
         g0 = 0
@@ -140,7 +143,8 @@ class Counter:
                 if not known_sorted and not _sorted_after(part_t, prev_last_t):
                     return None
                 prev_last_t = part_t[-1]
-                index = self._spatial(events[c : min(b, c + step)])
+                d = min(b, c + step)
+                index = self._spatial(events[c:d]) if cells is None else cells[c:d]
                 if g1 - g0 == 1:
                     counts = np.bincount(index, minlength=self.frame_size)
                     flat[g0] = counts if c == a else flat[g0] + counts

@@ -60,9 +60,12 @@ def drive(
                 counters.on_events(len(part), int(part["t"][0]), int(part["t"][-1]))
             for tap in source_taps:
                 tap(part)
-            events, pending = ingest.process(part, pacer.clock())
-            for tap in event_taps:
-                tap(events)
+            if event_taps:
+                events, pending = ingest.process(part, pacer.clock())
+                for tap in event_taps:
+                    tap(events)
+            else:  # only the windows: adaptation fused with binning
+                pending = ingest.process_windows(part, pacer.clock())
             if pending:
                 yield pending
             if reached or interrupted():

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from asa_live.events.adapt import NoiseFilter, SensorAdapter
+from asa_live.events.adapt_bin import AdaptingBinner
 from asa_live.events.binning import BinnedWindow, StreamingBinner
 from asa_live.model.config import BinningConfig
 from asa_live.pipeline.labels import GroundTruth
@@ -75,6 +76,7 @@ class IngestStage:
         self.binner = StreamingBinner(
             binning.window_us, tuple(binning.sensor_size), downsample=binning.downsample
         )
+        self._fused = AdaptingBinner(self.adapter, self.binner)
         self.noise_enabled = bool(noise_filter)
         self._noise: NoiseFilter | None = None
         self.idle_reset_us = int(idle_reset_ms * 1000) if idle_reset_ms else None
@@ -138,19 +140,29 @@ class IngestStage:
 
         The adapted events carry output time (source time + ``offset_us``), like the windows.
         """
+        return self._split(packet, t_known, True)
+
+    def process_windows(self, packet: np.ndarray, t_known: float) -> list[PendingWindow]:
+        """``process`` for when only the windows are needed: the same windows, without
+        materialising the adapted events (adaptation fused with binning, events/adapt_bin)."""
+        return self._split(packet, t_known, False)[1]
+
+    def _split(
+        self, packet: np.ndarray, t_known: float, adapted: bool
+    ) -> tuple[np.ndarray, list[PendingWindow]]:
         if len(packet) == 0:
             return packet, []
         if self.idle_reset_us is not None and len(packet) > 1:
             # An idle gap may also lie inside a packet (big file packets): split there.
             cuts = np.flatnonzero(np.diff(packet["t"]) >= self.idle_reset_us) + 1
             if len(cuts):
-                parts = [self._process(p, t_known) for p in np.split(packet, cuts)]
+                parts = [self._process(p, t_known, adapted) for p in np.split(packet, cuts)]
                 events = np.concatenate([e for e, _ in parts])
                 return events, [w for _, ws in parts for w in ws]
-        return self._process(packet, t_known)
+        return self._process(packet, t_known, adapted)
 
     def _process(
-        self, packet: np.ndarray, t_known: float
+        self, packet: np.ndarray, t_known: float, adapted: bool = True
     ) -> tuple[np.ndarray, list[PendingWindow]]:
         windows: list[PendingWindow] = []
         first = int(packet["t"][0])
@@ -170,6 +182,9 @@ class IngestStage:
                 last_out = self._last_event_us + self.offset_us + 1
                 self.offset_us = max(self._end_out_us or last_out, last_out) - first
         self._last_event_us = int(packet["t"][-1])
+        if not adapted:
+            windows += self._wrap(self._fused.push(self._filter(packet)), t_known)
+            return packet[:0], windows
         events = self.adapter(self._filter(packet))
         windows += self._wrap(self.binner.push(events), t_known)
         if self.offset_us:  # taps (display, video) see the reports' time, not the source's
