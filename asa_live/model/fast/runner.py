@@ -6,10 +6,14 @@ Per spiking layer l, for the T = m*K windows of a call (see networks.py for the 
     X_fc = b + S[:, A] W^T[A]                            only the rows A of active inputs
     S_l, V_l = neuron_l( X_l, V_l )                      the model's own LIF / PLIF modules
 Conv_folded is the eager path's folded conv (BN and AvgPool2 inside, ``SpikingConv.folded_conv``);
-Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms); ASA and the neurons are the
-model's own module objects, so the state (``NetState``) and any new ASA mode stay the model's.
-The only approximation is the weight rounding of the convs after the first; ``int8=False`` keeps
-float convs (then the outputs equal the eager path up to float rounding).
+Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms). ASA
+and the neurons are the model's own module objects (so the state, ``NetState``, stays the
+model's); for the model's plain chunked ``ASA`` and its LIF / PLIF the runner computes the same
+thing in place on the conv output (attention.py, neurons.py: same masks, same spikes), and Pool
+is two strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode
+with an ``attend`` hook) is called as it is. The only approximation is the weight rounding of
+the convs after the first; ``int8=False`` keeps float convs (then the outputs equal the eager
+path up to float rounding).
 
 ``FastSnn`` is an ``nn.Module`` with the ``AsaSnn`` contract (``config``, ``layer_names``,
 ``initial_state``, ``forward(x, state) -> ForwardOutput``), so ``StreamingSession`` takes it as
