@@ -22,6 +22,7 @@ from asa_live.classes import GESTURE_CLASSES, NUM_GESTURE_CLASSES
 from asa_live.errors import AsaLiveError, ConfigError
 from asa_live.model.checkpoint import load_checkpoint
 from asa_live.model.config import BinningConfig
+from asa_live.model.fast import BACKENDS, DEFAULT_BACKEND, make_runner
 from asa_live.model.readout import Readout, readout_from_provenance
 from asa_live.options import Parser, float_in, int_in
 from asa_live.train import plots
@@ -84,6 +85,10 @@ def build_eval_parser() -> argparse.ArgumentParser:
                    help="clips or recordings per forward call (default: 16)")  # fmt: skip
     p.add_argument("--device", default="auto",
                    help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")  # fmt: skip
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help="inference backend, as in asa-live: eager (reference), fast (int8 convs "
+                   "on binary spikes, sparse FC; CPU only), auto (fast where it measured "
+                   "faster; eager on a GPU; default)")  # fmt: skip
     p.add_argument("--torch-threads", type=int_in(0, 4096), default=0,
                    help="torch CPU threads (default: 0 = torch's default)")  # fmt: skip
     p.add_argument("--out", metavar="DIR", default="runs/eval",
@@ -150,6 +155,19 @@ def _readout_for(args: argparse.Namespace, provenance: dict[str, Any], readout_c
     return readout_cls(kind=args.readout, windows=args.readout_windows, decay=args.readout_decay)
 
 
+def _runner(model: torch.nn.Module, backend: str, device: torch.device) -> torch.nn.Module:
+    """The network run by ``backend``, as the live app runs it (``make_runner``, the function
+    behind ``pipeline.models.load_model``); the fast backend's int8 convs are CPU-only."""
+    if device.type != "cpu":
+        if backend == "fast":
+            raise ConfigError(
+                f"The fast backend runs on the CPU only: pass --device cpu or --backend eager "
+                f"(the device is {device})."
+            )
+        return model
+    return make_runner(model, backend)
+
+
 def evaluate_checkpoints(args) -> dict[str, Any]:
     """Load each model, run the chosen protocols, write results.json and the PNGs."""
     if args.torch_threads:
@@ -159,6 +177,7 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
     splits: dict[tuple, Any] = {}
     for label, path in expand_models(args.models, args.label):
         ckpt = load_checkpoint(path, device=device)
+        model = _runner(ckpt.model, args.backend, device)
         key = (ckpt.binning.window_us, tuple(ckpt.binning.sensor_size), ckpt.binning.downsample)
         if key not in splits:
             splits[key] = _eval_data(args, ckpt.binning)
@@ -168,18 +187,19 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
             "checkpoint": str(path),
             "model": ckpt.model_config.to_dict(),
             "epoch": ckpt.provenance.get("epoch"),
+            "backend": "eager" if model is ckpt.model else "fast",
             "data": split.description,
             "classes": list(ckpt.class_names),
         }
         if args.protocol in ("paper", "both"):
             entry["paper"] = paper_protocol(
-                ckpt.model, split.sequences, clip_windows=args.clip_windows,
+                model, split.sequences, clip_windows=args.clip_windows,
                 num_clips=args.test_clips, batch_size=args.batch_size, device=device,
                 max_segments=args.max_test_items, readout=readout, progress=True,
             )  # fmt: skip
         if args.protocol in ("stream", "both"):
             entry["stream"] = streaming_protocol(
-                ckpt.model, split.sequences, readout=readout,
+                model, split.sequences, readout=readout,
                 onset_grace_ms=args.onset_grace_ms, device=device, batch_size=args.batch_size,
                 progress=True,
             )  # fmt: skip

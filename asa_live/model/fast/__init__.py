@@ -1,8 +1,9 @@
 """Inference backends for the streaming network: ``make_runner(model, backend)``.
 
     eager   the model itself (the reference: float convs with BN and pooling folded in)
-    fast    ``FastSnn``: int8 convs on binary spikes, sparse fully connected layers, the model's
-            own ASA and neurons (runner.py); equal predictions on >= 99.5 % of windows (tested)
+    fast    ``FastSnn``: int8 convs on binary spikes, sparse fully connected layers, chunked ASA
+            and LIF / PLIF in place on the conv output (runner.py, attention.py, neurons.py);
+            equal predictions on >= 99.5 % of windows (tested)
     auto    (default) whichever measured faster for this network: "fast" when at least one
             conv is large enough to run int8 (paper widths: 1.1-1.7x), else "eager" (the
             shipped 16/32/32 net, where "fast" measured 0.90-0.98x; docs/benchmarks.md)

@@ -6,10 +6,14 @@ Per spiking layer l, for the T = m*K windows of a call (see networks.py for the 
     X_fc = b + S[:, A] W^T[A]                            only the rows A of active inputs
     S_l, V_l = neuron_l( X_l, V_l )                      the model's own LIF / PLIF modules
 Conv_folded is the eager path's folded conv (BN and AvgPool2 inside, ``SpikingConv.folded_conv``);
-Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms); ASA and the neurons are the
-model's own module objects, so the state (``NetState``) and any new ASA mode stay the model's.
-The only approximation is the weight rounding of the convs after the first; ``int8=False`` keeps
-float convs (then the outputs equal the eager path up to float rounding).
+Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms). ASA
+and the neurons are the model's own module objects (so the state, ``NetState``, stays the
+model's); for the model's plain chunked ``ASA`` and its LIF / PLIF the runner computes the same
+thing in place on the conv output (attention.py, neurons.py: same masks, same spikes), and Pool
+is two strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode
+with an ``attend`` hook) is called as it is. The only approximation is the weight rounding of
+the convs after the first; ``int8=False`` keeps float convs (then the outputs equal the eager
+path up to float rounding).
 
 ``FastSnn`` is an ``nn.Module`` with the ``AsaSnn`` contract (``config``, ``layer_names``,
 ``initial_state``, ``forward(x, state) -> ForwardOutput``), so ``StreamingSession`` takes it as
@@ -21,30 +25,41 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from asa_live.model.asa import ASA
+from asa_live.model.fast.attention import fused_asa_
 from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
+from asa_live.model.fast.neurons import spike_inplace_, supports_inplace
+from asa_live.model.fast.pool import max_pool2
 from asa_live.model.fast.sparse_linear import SparseSpikeLinear
 from asa_live.model.networks import AsaSnn, ForwardOutput, NetState, SpikingConv
 
 
-def attend(layer: SpikingConv, y: torch.Tensor, chunk_windows: int) -> torch.Tensor:
+def attend(
+    layer: SpikingConv, y: torch.Tensor, chunk_windows: int, fused: bool = True
+) -> tuple[torch.Tensor, bool]:
     """Apply the layer's own ASA to currents ``y [N, T, C, H, W]``, chunk by chunk.
 
-    Uses ``layer.attend(y, k)`` when the model provides one (so a new attention mode needs no
-    change here); otherwise mirrors ``SpikingConv.currents``: each chunk of K windows is one
-    ASA sample.
+    Returns the refined currents and whether the runner owns them (a fresh tensor or ``y``
+    itself, so the neuron may overwrite them). Uses ``layer.attend(y, k)`` when the model
+    provides one (so a new attention mode needs no change here); otherwise mirrors
+    ``SpikingConv.currents``: each chunk of K windows is one ASA sample, refined in place by
+    ``fused_asa_`` (attention.py) when the module is the model's plain ``ASA``.
     """
     hook = getattr(layer, "attend", None)
     if hook is not None:
-        return hook(y, chunk_windows)
+        return hook(y, chunk_windows), False
     if layer.attn is None:
-        return y
+        return y, True
     n, t = y.shape[:2]
     k = min(int(chunk_windows), t)
     if t % k != 0:
         raise ValueError(
             f"ASA runs on whole chunks of K={k} windows, got {t} windows; pass a multiple of K"
         )
-    return layer.attn(y.reshape(n * (t // k), k, *y.shape[2:])).reshape(y.shape)
+    chunks = y.reshape(n * (t // k), k, *y.shape[2:])
+    if fused and type(layer.attn) is ASA and y.is_contiguous():
+        return fused_asa_(layer.attn, chunks).reshape(y.shape), True
+    return layer.attn(chunks).reshape(y.shape), True
 
 
 class FastSnn(nn.Module):
@@ -61,6 +76,9 @@ class FastSnn(nn.Module):
         int8_min_macs: a conv runs int8 only from this many multiply-adds per window up; below
             it the fixed cost of the quantised call (packing, layout) exceeds the saving (the
             shipped 16/32/32 net: 1-2 M per conv, 0.9x as fast; paper width 17-34 M, 1.4x).
+        fused: chunked ASA and the LIF / PLIF neurons of conv blocks run in place on the conv
+            output (attention.py, neurons.py: the same mask and spikes, fewer passes and no
+            layer-sized allocations); False calls the model's own modules.
     """
 
     def __init__(
@@ -71,6 +89,7 @@ class FastSnn(nn.Module):
         int8_terms: int = 2,
         fc_max_density: float = 0.25,
         int8_min_macs: float = 5e6,
+        fused: bool = True,
     ) -> None:
         super().__init__()
         self.model = model
@@ -82,6 +101,7 @@ class FastSnn(nn.Module):
         self.int8_terms = int(int8_terms)
         self.int8_min_macs = float(int8_min_macs)
         self.fc_max_density = float(fc_max_density)
+        self.fused = bool(fused)
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
@@ -146,16 +166,22 @@ class FastSnn(nn.Module):
             if isinstance(conv, Int8SpikeConv):
                 y = y.to(torch.uint8)  # before the pool: a quarter of the bytes to scan
             if layer.pre_pool is not None:
-                y = layer.pre_pool(y)  # max of {0, 1} stays in {0, 1}
+                y = max_pool2(y)  # max of {0, 1} stays in {0, 1}
             # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
             # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
             cur = conv(y).contiguous()
-            cur = attend(layer, cur.reshape(n, t, *cur.shape[1:]), model.config.chunk_windows)
-            h, mem = layer.neuron(cur, state.membranes[i])
+            cur, owned = attend(layer, cur.reshape(n, t, *cur.shape[1:]), model.config.chunk_windows,
+                                self.fused)  # fmt: skip
+            if owned and self.fused and supports_inplace(layer.neuron):
+                h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i])
+            else:
+                h, mem = layer.neuron(cur, state.membranes[i])
             membranes.append(mem)
-            counts.append(h.sum(dim=(2, 3, 4)))
+            counts.append(h.sum(dim=(2, 3, 4), dtype=cur.dtype))
+            if h.dtype == torch.bool:
+                h = h.view(torch.uint8)  # the next conv's int8 input, no copy
         if model.head_pool is not None:
-            h = model.head_pool(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
+            h = max_pool2(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
         else:
             h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
         for i in range(self._n_conv, len(model.layers)):
