@@ -4,12 +4,12 @@ Part 1 (new classes): the 4 hand swipes (asa_live.classes.SWIPE_CLASSES), synthe
 takes come from "users" (generator seeds) 300000.. - one recording per take set, each holding
 every swipe once in a shuffled order with idle gaps; the test users are seeds 390000.., never
 trained on. For each number of takes per class (1, 3, 5, 10), ``asa-live-train --recipe
-finetune --init <base>`` runs on a recordings folder holding only the training users' sessions (no trial lists: fine-tuning
-holds out a fifth of each class's takes for validation and calibrates its "no gesture" decision
-on them), then ``last.safetensors`` is scored on the test users, whose sessions lie in a
-folder of their own that fine-tuning never reads, with the streaming protocol: per-window
-accuracy after onset (300 ms grace), the checkpoint's readout and decision (a "no gesture"
-window inside a gesture counts as wrong).
+finetune --init <base>`` runs on a recordings folder holding only the training users' sessions
+(no trial lists: fine-tuning holds out a fifth of each class's takes for validation and
+calibrates its "no gesture" decision on them), then ``last.safetensors`` is scored on the test
+users, whose sessions lie in a folder of their own that fine-tuning never reads, with the
+streaming protocol: per-window accuracy after onset (300 ms grace), the checkpoint's readout and
+decision (a "no gesture" window inside a gesture counts as wrong).
 
 Part 2 (a shifted domain): the 11 DVS128-Gesture classes under a robustness condition
 (asa_live.events.robustness, default scale_0.7), which the base model handles poorly: the base
