@@ -279,8 +279,7 @@ def gather_packets(
                 n_pending += len(raw)
             if n_pending >= packet_events or (
                 n_pending
-                and int(pending[-1]["timestamp"][-1]) - int(pending[0]["timestamp"][0])
-                >= packet_us
+                and int(pending[-1]["timestamp"][-1]) - int(pending[0]["timestamp"][0]) >= packet_us
             ):
                 yield _join(pending, n_pending)
                 pending, n_pending = [], 0
