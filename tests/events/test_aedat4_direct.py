@@ -204,6 +204,9 @@ def test_damaged_file_yields_what_was_read_then_one_sentence(lz4_file, tmp_path)
     got = np.concatenate(got)
     assert 0 < len(got) < len(events)
     np.testing.assert_array_equal(got, events[: len(got)])
+    # dv refuses the cut file when it opens it: so does stream_aedat4 (and the source)
+    with pytest.raises(InputFileError, match="Cannot open .* truncated"):
+        next(stream_aedat4(cut))
     # the second packet's LZ4 frame damaged: one sentence too, after the first's events
     bad = bytearray(data)
     size = int.from_bytes(data[layout.first_packet + 4 : layout.first_packet + 8], "little")
