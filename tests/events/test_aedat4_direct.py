@@ -219,3 +219,16 @@ def test_damaged_file_yields_what_was_read_then_one_sentence(lz4_file, tmp_path)
             got.append(packet)
     np.testing.assert_array_equal(np.concatenate(got), events[: len(np.concatenate(got))])
     assert len(np.concatenate(got)) == 10_000
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=2000), repeat=st.integers(1, 100), guess=st.integers(256, 1 << 19))
+def test_lz4_frames_decompress_whole_for_any_size_bound(data, repeat, guess):
+    import lz4.frame
+
+    payload = data * repeat
+    raw = lz4.frame.compress(payload, block_linked=True)
+    assert aedat4_direct._decompress(lz4.frame, raw, guess) == payload
+    if len(raw) > 8:
+        with pytest.raises(RuntimeError):
+            aedat4_direct._decompress(lz4.frame, raw[: len(raw) // 2], guess)
