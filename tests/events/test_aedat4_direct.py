@@ -232,3 +232,17 @@ def test_lz4_frames_decompress_whole_for_any_size_bound(data, repeat, guess):
     if len(raw) > 8:
         with pytest.raises(RuntimeError):
             aedat4_direct._decompress(lz4.frame, raw[: len(raw) // 2], guess)
+
+
+def test_event_streams_are_found_in_the_header_description():
+    def stream(sid: int, kind: str) -> str:
+        return (
+            f'<node name="{sid}" path="/outInfo/{sid}/">'
+            f'<attr key="typeIdentifier" type="string">{kind}</attr></node>'
+        )
+
+    body = stream(0, "EVTS") + stream(1, "FRME") + stream(2, "IMUS")
+    xml = f'<dv version="2.0"><node name="outInfo" path="/outInfo/">{body}</node></dv>'
+    assert aedat4_direct._event_streams(xml) == [0]
+    two = xml.replace(stream(2, "IMUS"), stream(2, "EVTS"))
+    assert aedat4_direct._event_streams(two) == [0, 2]  # a stereo file: dv reads it
