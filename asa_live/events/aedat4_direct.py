@@ -20,6 +20,7 @@ Only files read exactly are taken: LZ4 or uncompressed, one event stream. Anythi
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import xml.etree.ElementTree as ElementTree
@@ -221,8 +222,8 @@ def stream_aedat4(
     event stream) is refused here in the same words; its packets then equal
     :func:`~asa_live.events.aedat4.iter_aedat4`'s, which reads whenever
     :func:`open_direct` declines the file. With ``threaded``, the direct
-    reader runs in a reader thread (file reads and LZ4 outside the GIL) a few file packets
-    ahead, and the conversion into EVENT_DTYPE stays in the consumer's thread: that split
+    reader runs in a reader thread (file reads and LZ4 outside the GIL) up to 4 x 32 Ki
+    events ahead, and the conversion into EVENT_DTYPE stays in the consumer's thread: that split
     balances the two threads best when the consumer bins (measured: reader 0.11 CPU-s,
     consumer 0.13 per 10 M events; 0.16 / 0.10 with the conversion in the reader).
     """
@@ -235,5 +236,26 @@ def stream_aedat4(
     if not threaded:
         yield from iter_direct(path, layout, packet_events, packet_us)
         return
-    batches = prefetch(lambda: iter_direct(path, layout, batches_only=True), depth=8)
-    yield from gather_packets(batches, packet_events, packet_us)
+    groups = prefetch(lambda: _grouped(iter_direct(path, layout, batches_only=True)), depth=4)
+    yield from gather_packets(itertools.chain.from_iterable(groups), packet_events, packet_us)
+
+
+def _grouped(batches: Iterator[np.ndarray]) -> Iterator[list[np.ndarray]]:
+    """Batches in lists of about PACKET_EVENTS events: one hand-over between the threads per
+    list instead of per file packet (the consumer's CPU time was 15 % lower here). On a
+    damaged file, the list begun is handed over before the error."""
+    group: list[np.ndarray] = []
+    n = 0
+    try:
+        for batch in batches:
+            group.append(batch)
+            n += len(batch)
+            if n >= PACKET_EVENTS:
+                yield group
+                group, n = [], 0
+    except InputFileError:
+        if group:
+            yield group
+        raise
+    if group:
+        yield group
