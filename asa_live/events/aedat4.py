@@ -27,6 +27,7 @@ __all__ = [
     "Aedat4Info",
     "aedat4_info",
     "aedat4_stream_counts",
+    "gather_packets",
     "iter_aedat4",
     "open_aedat4",
     "store_to_events",
@@ -229,40 +230,63 @@ def iter_aedat4(
     packet_events: int = PACKET_EVENTS,
     packet_us: int = PACKET_US,
 ) -> Iterator[np.ndarray]:
-    """Yield the events of an AEDAT4 file as EVENT_DTYPE packets.
+    """Yield the events of an AEDAT4 file as EVENT_DTYPE packets, read by dv-processing.
 
     Give ``path`` or an already opened ``recording`` (from :func:`open_aedat4`). dv's event
-    batches (often a few thousand events) are gathered until a packet holds
-    ``packet_events`` events or spans ``packet_us`` of recording, each converted straight
-    into its packet: fewer, larger packets make binning cheaper per event, and the time
-    limit keeps a sparse recording's packets fine-grained. A file that turns out
-    damaged mid-way yields the events read so far, then raises InputFileError.
+    batches (often a few thousand events) are gathered into packets by :func:`gather_packets`.
+    A file that turns out damaged mid-way yields the events read so far, then raises
+    InputFileError.
     """
     if recording is None:
         if path is None:
             raise ValueError("iter_aedat4 needs a path or a recording")
         recording = open_aedat4(path)
     shown = Path(path) if path is not None else Path("<recording>")
+
+    def batches() -> Iterator[np.ndarray]:
+        while True:
+            try:
+                batch = recording.getNextEventBatch()
+            except (RuntimeError, IndexError, ValueError) as err:
+                raise _translate(err, shown, "read") from None
+            if batch is None:
+                return
+            if batch.size():
+                yield batch.numpy()
+
+    yield from gather_packets(batches(), packet_events, packet_us)
+
+
+def gather_packets(
+    batches: Iterator[np.ndarray],
+    packet_events: int = PACKET_EVENTS,
+    packet_us: int = PACKET_US,
+) -> Iterator[np.ndarray]:
+    """dv-layout event batches (``EventStore.numpy()`` records) as EVENT_DTYPE packets.
+
+    Batches are gathered until a packet holds ``packet_events`` events or spans ``packet_us``
+    of recording, each converted straight into its packet: fewer, larger packets make
+    binning cheaper per event, and the time limit keeps a sparse recording's packets
+    fine-grained. If ``batches`` raises InputFileError, the events gathered so far are
+    yielded first.
+    """
     pending: list[np.ndarray] = []
     n_pending = 0
-    while True:
-        try:
-            batch = recording.getNextEventBatch()
-        except (RuntimeError, IndexError, ValueError) as err:
-            if n_pending:
+    try:
+        for raw in batches:
+            if len(raw):
+                pending.append(raw)
+                n_pending += len(raw)
+            if n_pending >= packet_events or (
+                n_pending
+                and int(pending[-1]["timestamp"][-1]) - int(pending[0]["timestamp"][0]) >= packet_us
+            ):
                 yield _join(pending, n_pending)
-            raise _translate(err, shown, "read") from None
-        if batch is None:
-            break
-        if batch.size():
-            pending.append(batch.numpy())
-            n_pending += len(pending[-1])
-        if n_pending >= packet_events or (
-            n_pending
-            and int(pending[-1]["timestamp"][-1]) - int(pending[0]["timestamp"][0]) >= packet_us
-        ):
+                pending, n_pending = [], 0
+    except InputFileError:
+        if n_pending:
             yield _join(pending, n_pending)
-            pending, n_pending = [], 0
+        raise
     if n_pending:
         yield _join(pending, n_pending)
 

@@ -4,7 +4,7 @@ Every source has ``sensor_size`` (width, height), ``name``, ``close()`` and work
 manager. Iterating yields packets in time order (t in microseconds); readers stream packet by
 packet, so an hour-long recording never has to fit in memory.
 
-* :class:`Aedat4FileSource`: AEDAT4 file replay through dv-processing;
+* :class:`Aedat4FileSource`: AEDAT4 file replay (direct reader in a thread, or dv-processing);
 * :class:`~asa_live.events.camera.CameraSource`: a live camera through ``dv.io.camera``;
 * :class:`IbmAedatSource`: DVS128 Gesture AEDAT 3.1 ``.aedat`` (numpy reader);
 * :class:`TonicNpySource`: tonic's DVSGesture ``.npy`` (t in ms -> us);
@@ -28,7 +28,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from asa_live.errors import ConfigError
-from asa_live.events.aedat4 import aedat4_info, iter_aedat4, open_aedat4
+from asa_live.events.aedat4 import aedat4_info
+from asa_live.events.aedat4_direct import stream_aedat4
 from asa_live.events.camera import CameraSource
 from asa_live.events.dtype import EVENT_DTYPE
 from asa_live.events.formats import detect_format, open_file_source
@@ -65,7 +66,9 @@ class EventSource(Protocol):
 
 
 class Aedat4FileSource(SourceBase):
-    """Replay of an AEDAT4 file (dv-processing), one packet per dv event batch."""
+    """Replay of an AEDAT4 file: EVENT_DTYPE packets of up to 32 Ki events / 100 ms, read in a
+    reader thread when the direct reader takes the file, else by dv-processing
+    (:func:`~asa_live.events.aedat4_direct.stream_aedat4`)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         super().__init__()
@@ -76,8 +79,7 @@ class Aedat4FileSource(SourceBase):
         self.name = self.path.name
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        recording = open_aedat4(self.path)
-        yield from self._until_closed(iter_aedat4(self.path, recording=recording))
+        yield from self._until_closed(stream_aedat4(self.path))
 
 
 class IbmAedatSource(SourceBase):
