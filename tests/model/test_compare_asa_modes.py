@@ -155,7 +155,7 @@ def test_a_tiny_comparison_runs_end_to_end_and_resumes(compare, tmp_path, capsys
     init = tmp_path / "k1.safetensors"
     save_checkpoint(init, build_model(config), BinningConfig(), [f"g{i}" for i in range(11)], {})
     synth = (
-        f"--synth-test-per-class 1 --synth-gestures-per-recording 3 --synth-duration-ms 300 "
+        f"--synth-test-per-class 1 --synth-gestures-per-recording 11 --synth-duration-ms 300 "
         f"--data-workers 0 --cache-dir {tmp_path / 'cache'}"
     )
     argv = [
