@@ -17,7 +17,8 @@ Two ways to run it on a stream (ModelConfig.asa_mode):
 * "chunk" (``forward``): the T = K windows of a chunk, all refined together;
 * "sliding" (``sliding``): causal; window t is refined by steps 1-4 on its trailing K windows
   [t-K+1, t] (zeros before the stream), applied to window t only. The K - 1 earlier
-  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state.
+  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state
+  (without grad mode a view of an ``AsaRing``, so a step writes one window, not K).
 
 Deliberate differences from the authors' release (github.com/BICLab/ASA-SNN, models/module/Attn.py):
 * masks are computed per sample; the release takes the union of the top-k indices over the batch,
