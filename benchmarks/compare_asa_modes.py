@@ -222,10 +222,10 @@ def table_rows(results: dict, speed: dict[str, float]) -> list[dict]:
 
 def format_table(results: dict, speed: dict[str, float]) -> str:
     def pct(v):
-        return "-" if v is None else f"{100 * v:.1f}"
+        return "-" if v is None or v != v else f"{100 * v:.1f}"  # None or NaN: no value
 
     def num(v, fmt):
-        return "-" if v is None else format(v, fmt)
+        return "-" if v is None or v != v else format(v, fmt)
 
     head = (
         "| model | acc/window after onset % | onset median ms | onset p90 ms | NASFR paper | "

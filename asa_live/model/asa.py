@@ -17,7 +17,8 @@ Two ways to run it on a stream (ModelConfig.asa_mode):
 * "chunk" (``forward``): the T = K windows of a chunk, all refined together;
 * "sliding" (``sliding``): causal; window t is refined by steps 1-4 on its trailing K windows
   [t-K+1, t] (zeros before the stream), applied to window t only. The K - 1 earlier
-  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state.
+  pre-attention currents and their raw scores are the layer's ``AsaHistory`` in the state
+  (without grad mode a view of an ``AsaRing``, so a step writes one window, not K).
 
 Deliberate differences from the authors' release (github.com/BICLab/ASA-SNN, models/module/Attn.py):
 * masks are computed per sample; the release takes the union of the top-k indices over the batch,
@@ -51,6 +52,46 @@ def _top_indices(score: torch.Tensor, k: int, dim: int) -> torch.Tensor:
     return torch.sort(score, dim=dim, descending=True, stable=True).indices.narrow(dim, 0, k)
 
 
+class AsaRing:
+    """Preallocated room behind a sliding ASA's history, so that a step writes its window once
+    instead of re-concatenating the K - 1 windows before it (inference only).
+
+    ``buffer (N, capacity, C, H, W)`` holds windows in stream order; slots ``[0, end)`` are
+    written, and every history made from this ring is a view of K - 1 slots ending at or
+    before ``end``. A step appends only at ``end`` and only from the history that ends there,
+    so no view an earlier state holds is ever overwritten: states stay values (a state used
+    twice, or one that is not the newest, gets a fresh ring: one copy, as without a ring).
+    """
+
+    def __init__(self, history: torch.Tensor, windows: int) -> None:
+        n, k1 = history.shape[:2]
+        # room for the history, these windows and K - 1 more: one copy per K - 1 steps
+        capacity = 2 * k1 + windows
+        self.buffer = history.new_empty((n, capacity, *history.shape[2:]))
+        self.buffer[:, :k1] = history
+        self.end = k1
+
+    def holds(self, history: torch.Tensor) -> bool:
+        """Whether ``history`` is this ring's newest K - 1 windows (it may append after it)."""
+        k1 = history.shape[1]
+        tail = self.buffer[:, self.end - k1 : self.end]
+        return (
+            tail.shape == history.shape
+            and tail.stride() == history.stride()
+            and tail.data_ptr() == history.data_ptr()
+        )
+
+    def append(self, x: torch.Tensor, k1: int) -> torch.Tensor:
+        """Write ``x (N, T, ...)`` at ``end``; returns the K - 1 + T windows ending with it."""
+        t = x.shape[1]
+        self.buffer[:, self.end : self.end + t] = x
+        self.end += t
+        return self.buffer[:, self.end - k1 - t : self.end]
+
+    def room(self) -> int:
+        return self.buffer.shape[1] - self.end
+
+
 class AsaHistory(NamedTuple):
     """What a sliding ASA layer remembers of the K - 1 windows before the next one.
 
@@ -59,12 +100,17 @@ class AsaHistory(NamedTuple):
             the stream began).
         scores: ``(N, K-1, C)`` their raw scores ``0.5 (A + M) + alpha A + beta M`` (cached:
             a plane's score never changes, only its rank within the window does).
+        ring: the ``AsaRing`` whose slots ``currents`` views, if any (inference: the next
+            window is written behind it instead of copying the K - 1 windows again).
     """
 
     currents: torch.Tensor
     scores: torch.Tensor
+    ring: AsaRing | None = None
 
     def detach(self) -> AsaHistory:
+        if not (self.currents.requires_grad or self.scores.requires_grad):
+            return self  # nothing to cut (inference): keep the ring
         return AsaHistory(self.currents.detach(), self.scores.detach())
 
 
@@ -236,7 +282,7 @@ class ASA(nn.Module):
                 f"sliding ASA needs a history of K-1={k - 1} windows for batch {x.shape[0]}, "
                 f"got {tuple(history.currents.shape)}"
             )
-        xs = torch.cat([history.currents, x], 1)  # (N, K-1+T, C, H, W)
+        xs, ring = self._extend(history, x)  # (N, K-1+T, C, H, W)
         raw = torch.cat([history.scores, self.raw_scores(x)], 1)  # (N, K-1+T, C)
         outs = []
         for t in range(x.shape[1]):
@@ -247,4 +293,27 @@ class ASA(nn.Module):
             f_sub = win[:, -1] - f_im
             outs.append(torch.addcmul(f_sub * map_sub, f_im, map_im))
         rest = x.shape[1]
-        return torch.stack(outs, 1), AsaHistory(xs[:, rest:], raw[:, rest:])
+        return torch.stack(outs, 1), AsaHistory(xs[:, rest:], raw[:, rest:], ring)
+
+    @staticmethod
+    def _extend(history: AsaHistory, x: torch.Tensor) -> tuple[torch.Tensor, AsaRing | None]:
+        """The history's K - 1 windows followed by ``x``'s T, in stream order.
+
+        With grad mode on: one concatenation (a new tensor, as autograd needs). Else ``x`` is
+        written into the history's ring when it may (see ``AsaRing``), else into a new one.
+        Either way the windows are the same values with the same layout within a sample, so
+        every later operation gives the same numbers.
+        """
+        past = history.currents
+        k1 = past.shape[1]
+        if k1 == 0 or torch.is_grad_enabled():
+            return torch.cat([past, x], 1), None
+        ring = history.ring
+        if (
+            ring is None
+            or ring.room() < x.shape[1]
+            or not ring.holds(past)
+            or (ring.buffer.is_inference() and not torch.is_inference_mode_enabled())
+        ):
+            ring = AsaRing(past, x.shape[1])
+        return ring.append(x, k1), ring

@@ -173,3 +173,54 @@ def test_input_history_is_not_modified_and_bad_history_is_rejected() -> None:
             currents=torch.zeros(1, 1, 6, 5, 4)))  # fmt: skip
     with pytest.raises(ValueError, match="C=6"):
         asa.sliding(torch.zeros(1, 2, 5, 5, 4), asa.initial_history(1, (5, 4)))
+
+
+def test_inference_steps_write_into_one_ring_and_states_stay_values() -> None:
+    """Without autograd a step writes its window behind the history (no re-concatenation of
+    the K - 1 windows); the numbers are those of the concatenating path, and a state used
+    twice (a branch) or an older state is never overwritten."""
+    k = 4
+    asa = _asa(k, seed=11)
+    x = _currents(2, 12, seed=11)
+    with torch.enable_grad():  # grad mode: the concatenating path
+        reference, _ = _run_split(asa, x, [])
+    history, outs, rings = asa.initial_history(2, (5, 4)), [], []
+    with torch.inference_mode():
+        for t in range(12):
+            out, history = asa.sliding(x[:, t : t + 1], history)
+            outs.append(out)
+            rings.append(history.ring)
+    assert torch.equal(torch.cat(outs, 1), reference.detach())
+    # a ring holds 2 (K - 1) + 1 windows: K - 1 copied in, then K = 4 steps written behind them
+    assert len({id(r) for r in rings}) == 3 and all(r is not None for r in rings)
+    with torch.no_grad():
+        _, state = _run_split(asa, x[:, :5], [])
+        kept = state.currents.clone()
+        out_a, branch_a = asa.sliding(x[:, 5:6], state)
+        out_b, branch_b = asa.sliding(x[:, 6:7], state)  # the same state again: a branch
+        assert torch.equal(state.currents, kept)
+        assert torch.equal(branch_a.currents[:, -1], x[:, 5])
+        expected_b = torch.cat([kept[:, 1:], x[:, 6:7]], 1)
+        assert torch.equal(branch_b.currents, expected_b)  # its own window, not a's
+        assert branch_b.ring is not branch_a.ring
+    with torch.enable_grad():
+        assert torch.equal(out_b, asa.sliding(x[:, 6:7], state)[0].detach())
+    with torch.no_grad():
+        assert torch.equal(out_a, reference[:, 5:6].detach())
+        # carrying on from the older branch still gives the stream's numbers
+        out_next, _ = asa.sliding(x[:, 6:7], branch_a)
+        assert torch.equal(out_next, reference[:, 6:7].detach())
+
+
+def test_a_ring_from_inference_mode_is_left_for_a_new_one_outside_it() -> None:
+    asa = _asa(3, seed=12)
+    x = _currents(1, 4, seed=12)
+    with torch.inference_mode():
+        _, history = asa.sliding(x[:, :2], asa.initial_history(1, (5, 4)))
+    assert history.ring is not None and history.detach() is history  # nothing to cut
+    with torch.no_grad():
+        out, after = asa.sliding(x[:, 2:], history)
+    assert after.ring is not history.ring and out.shape == (1, 2, 6, 5, 4)
+    with torch.enable_grad():
+        _, graded = asa.sliding(x[:, 2:], history)
+    assert graded.ring is None  # autograd: a new tensor per call, no ring
