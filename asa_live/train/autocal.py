@@ -18,6 +18,7 @@ training did not see. The test split, if there is one, is never read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,17 +26,30 @@ from typing import Any
 import numpy as np
 import torch
 
-from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
+from asa_live.model.calibration import (
+    DEFAULT_FA_PER_MINUTE,
+    OFFSET_GRID,
+    balanced_accuracy,
+    calibrate,
+    fit_temperature,
+)
 from asa_live.model.checkpoint import load_checkpoint, store_readout
+from asa_live.model.readout import Readout
 from asa_live.train.data.sequences import LabelledSequence
 from asa_live.train.evaluation import run_sequences
 
-__all__ = ["LEFT_OUT", "calibrate_on_validation", "idle_stretches", "labels_with_grace"]
+__all__ = [
+    "LEFT_OUT",
+    "calibrate_on_validation",
+    "calibrate_without_threshold",
+    "idle_stretches",
+    "labels_with_grace",
+]
 
 #: Label of a window left out of the fit (within the grace span of a gesture's edge).
 LEFT_OUT = -2
-#: Idle stretches shorter than this many windows are not used as negative streams.
-MIN_IDLE_WINDOWS = 20
+#: Idle stretches shorter than this many windows (150 ms) are not used as negative streams.
+MIN_IDLE_WINDOWS = 10
 
 
 def labels_with_grace(seq: LabelledSequence, grace_windows: int) -> np.ndarray:
@@ -71,7 +85,7 @@ def calibrate_on_validation(
     readout = ckpt.readout
     labels = [labels_with_grace(s, grace_windows) for s in sequences]
     stretches = [idle_stretches(lab) for lab in labels]
-    if not any(stretches) or not any((lab >= 0).any() for lab in labels):
+    if not any((lab >= 0).any() for lab in labels) or not any((lab == -1).any() for lab in labels):
         return None
     runs = run_sequences(ckpt.model, sequences)
     scores = [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
@@ -80,12 +94,45 @@ def calibrate_on_validation(
     flat_labels = torch.cat([torch.from_numpy(lab)[k] for lab, k in zip(labels, keep, strict=True)])
     negatives = [s[part] for s, parts in zip(scores, stretches, strict=True) for part in parts]
     window_us = int(ckpt.binning.window_us)
-    calibrated, record = calibrate(
-        readout, flat_scores, flat_labels, negatives, window_us, target_fa_per_minute
-    )
+    if negatives:
+        calibrated, record = calibrate(
+            readout, flat_scores, flat_labels, negatives, window_us, target_fa_per_minute
+        )
+    else:  # held-out takes cut tight: idle windows, but no stretch long enough to count alarms
+        calibrated, record = calibrate_without_threshold(readout, flat_scores, flat_labels)
     record["validation"] = {
         "data": "the run's validation split; negatives: its idle stretches",
         "sequences": len(sequences),
     }
     store_readout(checkpoint, calibrated, record)
     return record
+
+
+def calibrate_without_threshold(
+    readout: Readout, scores: torch.Tensor, labels: torch.Tensor
+) -> tuple[Readout, dict[str, Any]]:
+    """Temperature and background prior shift only (threshold 0): for validation data with
+    idle windows but no idle stretch to measure false alarms on."""
+    temperature = fit_temperature(scores, labels, readout.background)
+    base = dataclasses.replace(readout, temperature=temperature, threshold=0.0)
+    offsets = OFFSET_GRID if readout.background else (0.0,)
+    scored = [
+        (
+            balanced_accuracy(
+                dataclasses.replace(base, background_offset=float(o)), scores, labels
+            ),
+            o,
+        )
+        for o in offsets
+    ]
+    best = max(scored, key=lambda pair: (pair[0], -pair[1]))[1]
+    calibrated = dataclasses.replace(base, background_offset=float(best))
+    record = {
+        "method": "temperature (NLL) + background prior shift (balanced accuracy); no threshold: "
+        "no idle stretch to count false alarms on",
+        "background_offset": float(best),
+        "target_fa_per_minute": None,
+        "val_fa_per_minute": None,
+        "val_windows": int(torch.as_tensor(labels).numel()),
+    }
+    return calibrated, record

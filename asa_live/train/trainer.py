@@ -436,10 +436,10 @@ def _calibrate(run: _Run) -> dict[str, Any] | None:
 def _cal_line(record: dict[str, Any] | None) -> str:
     if record is None:
         return "skipped (no gesture or no idle stretch in the validation split)"
-    shown = record.get("val_gesture_windows_shown")
+    shown, rate = record.get("val_gesture_windows_shown"), record.get("val_fa_per_minute")
     return (
-        f"background offset {record['background_offset']:g}, "
-        f"{record['val_fa_per_minute']:.2f} false alarms/min on idle time"
+        f"background offset {record['background_offset']:g}"
+        + (f", {rate:.2f} false alarms/min on idle time" if rate is not None else ", no threshold")
         + (f", {100 * shown:.1f} % of gesture windows shown" if shown is not None else "")
     )
 

@@ -42,3 +42,18 @@ def test_a_split_without_gestures_leaves_the_checkpoint_alone(small_ckpt_path, t
     before = path.read_bytes()
     assert calibrate_on_validation(path, [_sequence(False)], grace_windows=2) is None
     assert path.read_bytes() == before
+
+
+def test_without_idle_stretches_the_prior_is_fitted_and_no_threshold_set(small_ckpt_path, tmp_path):
+    path = shutil.copyfile(small_ckpt_path, tmp_path / "best.safetensors")
+    seq = _sequence(True)
+    grace = 2
+    labels = labels_with_grace(seq, grace)
+    # keep only short idle pieces: every idle run cut to fewer than MIN_IDLE_WINDOWS windows
+    idle = np.flatnonzero(labels == -1)
+    seq.window_labels[idle[idle % 8 == 0]] = 0  # a gesture window every 8: no long idle run
+    assert not idle_stretches(labels_with_grace(seq, grace))
+    record = calibrate_on_validation(path, [seq], grace_windows=grace)
+    assert record is not None and record["val_fa_per_minute"] is None
+    spec = load_checkpoint(path).provenance["readout"]
+    assert spec["threshold"] == 0.0 and spec["temperature"] != 1.0
