@@ -168,6 +168,15 @@ def _runner(model: torch.nn.Module, backend: str, device: torch.device) -> torch
     return make_runner(model, backend)
 
 
+def _check_clip_windows(clip_windows: int, chunk: int, path: Any) -> None:
+    """A chunked network reads whole chunks of K windows: the paper's clips must hold some."""
+    if clip_windows % chunk:
+        raise ConfigError(
+            f"{path} reads chunks of K = {chunk} windows, which --clip-windows {clip_windows} "
+            f"does not divide: give a multiple of {chunk} (e.g. {chunk * max(1, clip_windows // chunk)})."
+        )
+
+
 def evaluate_checkpoints(args) -> dict[str, Any]:
     """Load each model, run the chosen protocols, write results.json and the PNGs."""
     if args.torch_threads:
@@ -192,6 +201,7 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
             "classes": list(ckpt.class_names),
         }
         if args.protocol in ("paper", "both"):
+            _check_clip_windows(args.clip_windows, ckpt.model_config.chunk_windows, path)
             entry["paper"] = paper_protocol(
                 model, split.sequences, clip_windows=args.clip_windows,
                 num_clips=args.test_clips, batch_size=args.batch_size, device=device,

@@ -194,10 +194,13 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"Invalid training option: {message}.")
-        if self.mode == "clip" and self.clip_windows % self.chunk_windows != 0:
+        # Clip mode trains on these clips; stream mode validates on them (paper protocol). A
+        # chunked network consumes whole chunks of K windows either way.
+        if self.clip_windows % self.chunk_windows != 0:
             raise ConfigError(
                 f"Invalid training option: clip_windows ({self.clip_windows}) must be a multiple "
-                f"of chunk_windows ({self.chunk_windows}) in clip mode."
+                f"of chunk_windows ({self.chunk_windows}): the network reads whole chunks of K "
+                "windows (give --clip-windows as a multiple of K)."
             )
 
         stream_only = [

@@ -86,6 +86,21 @@ def test_invalid_options_raise_config_error():
         get_recipe("paper-3layer").replace(mode="bogus")
     with pytest.raises(ConfigError, match="multiple"):
         get_recipe("paper-3layer").replace(clip_windows=50, chunk_windows=60)
+    # stream mode validates on clips too: a chunked net there needs whole chunks in them
+    with pytest.raises(ConfigError, match="multiple of chunk_windows"):
+        get_recipe("streaming").replace(chunk_windows=8, clip_windows=60)
+    assert get_recipe("streaming").replace(chunk_windows=8, clip_windows=64).clip_windows == 64
+
+
+def test_eval_cli_clips_must_hold_whole_chunks(tmp_path, capsys):
+    from pipeline.helpers import make_checkpoint
+
+    path = make_checkpoint(tmp_path / "k8.safetensors", chunk_windows=8)
+    code = eval_main([str(path), "--protocol", "paper", "--data", "synthetic",
+                      "--synth-test-per-class", "1", "--out", str(tmp_path / "eval")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "--clip-windows 60 does not divide" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_cli_user_error_is_one_line_exit_2(tmp_path, capsys):
