@@ -169,6 +169,8 @@ def test_adopt_init_takes_a_sliding_checkpoints_span(tmp_path):
     cfg = adopt_init(get_recipe("streaming").replace(init=str(path)))
     assert (cfg.asa_mode, cfg.asa_window, cfg.chunk_windows) == ("sliding", 8, 1)
     cfg = adopt_init(
-        get_recipe("streaming").replace(init=str(path), asa_mode="chunk"), {"asa_mode"}
+        # chunk K = 8 needs validation clips of whole chunks (64, not the recipe's 60)
+        get_recipe("streaming").replace(init=str(path), asa_mode="chunk", clip_windows=64),
+        {"asa_mode"},
     )
     assert (cfg.asa_mode, cfg.asa_window, cfg.chunk_windows) == ("chunk", None, 8)

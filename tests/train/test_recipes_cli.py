@@ -100,7 +100,8 @@ def test_eval_cli_clips_must_hold_whole_chunks(tmp_path, capsys):
                       "--synth-test-per-class", "1", "--out", str(tmp_path / "eval")])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert "--clip-windows 60 does not divide" in err and len(err.strip().splitlines()) == 1
+    errors = [ln for ln in err.splitlines() if ln.startswith("asa-live-eval:")]
+    assert len(errors) == 1 and "--clip-windows 60 does not divide" in errors[0]
 
 
 def test_train_cli_user_error_is_one_line_exit_2(tmp_path, capsys):
