@@ -31,14 +31,6 @@ def make_runner(model: AsaSnn, backend: str = DEFAULT_BACKEND) -> nn.Module:
     contract."""
     if backend == "eager":
         return model
-    if getattr(model.config, "asa_mode", "chunk") == "sliding":
-        # Sliding ASA carries its history in NetState; the fast runner rebuilds the state
-        # without it, so sliding models always run on the eager reference.
-        if backend == "fast":
-            raise ConfigError(
-                "The fast backend does not run sliding-window ASA yet: use --backend eager."
-            )
-        return model
     if backend == "fast":
         return FastSnn(model)
     if backend == "auto":

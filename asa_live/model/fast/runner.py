@@ -30,6 +30,7 @@ from asa_live.model.fast.attention import fused_asa_
 from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
 from asa_live.model.fast.neurons import spike_inplace_, supports_inplace
 from asa_live.model.fast.pool import max_pool2
+from asa_live.model.fast.sliding import SlidingWorkspace, sliding_asa_
 from asa_live.model.fast.sparse_linear import SparseSpikeLinear
 from asa_live.model.networks import AsaSnn, ForwardOutput, NetState, SpikingConv
 
@@ -60,6 +61,20 @@ def attend(
     if fused and type(layer.attn) is ASA and y.is_contiguous():
         return fused_asa_(layer.attn, chunks).reshape(y.shape), True
     return layer.attn(chunks).reshape(y.shape), True
+
+
+def attend_sliding(
+    layer: SpikingConv, y: torch.Tensor, history, space: SlidingWorkspace | None, fused: bool
+) -> tuple[torch.Tensor, object, bool]:
+    """Sliding ASA on currents ``y [N, T, C, H, W]`` with the layer's ``AsaHistory``: in place
+    by ``sliding_asa_`` (sliding.py) for the model's plain ``ASA``, else the model's own
+    ``attn.sliding``. Returns the refined currents, the next history and ownership (both
+    paths give the runner a tensor it may overwrite)."""
+    if fused and type(layer.attn) is ASA and y.is_contiguous():
+        out, history = sliding_asa_(layer.attn, y, history, space)
+        return out, history, True
+    out, history = layer.attn.sliding(y, history)
+    return out, history, True
 
 
 class FastSnn(nn.Module):
@@ -105,6 +120,8 @@ class FastSnn(nn.Module):
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
+        # scratch memory of the sliding ASA layers (no stream state: every call overwrites it)
+        self._sliding_spaces = [SlidingWorkspace() for _ in range(self._n_conv)]
 
     @property
     def chunk_windows(self) -> int:
@@ -158,6 +175,7 @@ class FastSnn(nn.Module):
             state = model.initial_state(n, device=x.device, dtype=x.dtype)
         membranes: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
+        histories = list(state.asa_history) if state.asa_history is not None else None
         h = x
         for i in range(self._n_conv):
             layer = model.layers[i]
@@ -170,8 +188,13 @@ class FastSnn(nn.Module):
             # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
             # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
             cur = conv(y).contiguous()
-            cur, owned = attend(layer, cur.reshape(n, t, *cur.shape[1:]), model.config.chunk_windows,
-                                self.fused)  # fmt: skip
+            cur = cur.reshape(n, t, *cur.shape[1:])
+            if histories is not None and histories[i] is not None:  # sliding ASA
+                cur, histories[i], owned = attend_sliding(
+                    layer, cur, histories[i], self._sliding_spaces[i], self.fused
+                )
+            else:
+                cur, owned = attend(layer, cur, model.config.chunk_windows, self.fused)
             if owned and self.fused and supports_inplace(layer.neuron):
                 h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i])
             else:
@@ -194,6 +217,10 @@ class FastSnn(nn.Module):
             out = h.reshape(n, t, model.config.num_classes, model.config.voting).mean(-1)
         return ForwardOutput(
             output_spikes=out,
-            state=NetState(tuple(membranes), state.dropout_masks),
+            state=NetState(
+                tuple(membranes),
+                state.dropout_masks,
+                tuple(histories) if histories is not None else None,
+            ),
             layer_spikes=torch.stack(counts, -1),
         )

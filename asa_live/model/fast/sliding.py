@@ -1,0 +1,173 @@
+"""Causal sliding-window ASA for inference in fewer, cheaper passes: the same mask, the same maps.
+
+For window t of one sample, with W_t its trailing K windows of pre-attention currents (K*C
+planes, asa.py's ``ASA.sliding``) and m_t its mask (the model's own raw scores, FC over time
+and top-k XOR, on the same values, so it is identical):
+    P_im = {(j, c) : m_t[j, c] = 1},   P_sub = the others,                   |P| = K*C
+    sum_g(p) = sum_{q in P_g} x_q(p),    max_g(p) = max({x_q(p) : q in P_g} + {0 if P_g != P})
+    [map_im, map_sub] = sigmoid(conv([sum_im / (lam |P|), max_im, sum_sub / ((1-lam) |P|), max_sub]))
+        conv: conv1 on the first two channels, conv2 on the last two (one call, the
+        divisions folded into the weights)
+    out_t(c) = x_t(c) * (map_im if m_t[K-1, c] else map_sub)
+This is ``ASA.sliding`` without F_im = m W_t and F_sub = (1 - m) W_t: their zeroed planes add 0
+to the sums and 0 to the maxes (the "+ {0}"), and the output has one exact zero term per plane.
+The K*C planes are gathered once, important ones first, into a buffer framed by two zero rows,
+so each group (with its zero, when it has one) is one contiguous block: its sum and max are two
+reductions over the leading axis. Passes over the K*C*H*W currents per window: the gather
+(read + write) and two reads, against the product's read and two writes and the reductions'
+four reads in ``ASA._window_maps``; about 20 small operations fewer per layer. Equal to
+``ASA.sliding`` up to the order of the float additions in the sums (and the division folded
+into the conv weight); the history (ring, raw scores) is the model's own, so a state passes
+between this path and the model in either direction. Inference only (no autograd).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from asa_live.model.asa import ASA, AsaHistory
+
+
+class SlidingWorkspace:
+    """Reused scratch memory for one sliding ASA layer: the gather buffer and the stats.
+
+    Holds no state of the stream (every call overwrites what it reads), only memory: a
+    layer-sized allocation per window costs page faults at paper width. A buffer made inside
+    ``torch.inference_mode`` cannot be written outside it, so it is remade when the mode
+    changes; the folded conv weight is remade when conv1 / conv2 change.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
+        self._weight: tuple[tuple, torch.Tensor] | None = None
+
+    def buffers(
+        self, planes: int, hw: int, like: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``gathered (planes + 2, hw)`` with zero first and last rows, ``stats (4, hw)``."""
+        key = (planes, hw, like.dtype, like.device, torch.is_inference_mode_enabled())
+        if self._buffers is None or self._buffers[0] != key:
+            self._buffers = (key, like.new_zeros((planes + 2, hw)), like.new_empty((4, hw)))
+        return self._buffers[1], self._buffers[2]
+
+    def conv_weight(self, attn: ASA, planes: int) -> torch.Tensor:
+        """conv2 and conv1 as one conv ``(2, 4, 3, 3)`` from [sum_im, max_im, sum_sub, max_sub]
+        to [map_sub, map_im] (zeros across; a grouped conv measured 3-6x slower at these
+        sizes), the means' divisions folded into the sum channels' weights."""
+        w1, w2 = attn.conv1.weight, attn.conv2.weight
+        key = (planes, attn.lam, w1, w1._version, w2, w2._version)
+        if self._weight is None or self._weight[0] != key:
+            im_div, sub_div = attn._divisors(float(planes))
+            with torch.no_grad():
+                weight = w1.new_zeros((2, 4, *w1.shape[2:]))
+                weight[0, 2:] = w2[0]
+                weight[0, 2] /= sub_div
+                weight[1, :2] = w1[0]
+                weight[1, 0] /= im_div
+            self._weight = (key, weight)
+        return self._weight[1]
+
+
+def raw_scores(attn: ASA, x: torch.Tensor) -> torch.Tensor:
+    """``ASA.raw_scores``: the same operations in the same order (so the same bits), without
+    its module and grad-mode overhead. ``x (N, T, C, H, W)`` -> ``(N, T, C)``."""
+    avg = x.mean(dim=(-2, -1))
+    mx = x.amax(dim=(-2, -1))
+    return 0.5 * (avg + mx) + attn.alpha * avg + attn.beta * mx
+
+
+def fc_scores(fc: nn.Module, raw: torch.Tensor) -> torch.Tensor:
+    """``fc(raw.transpose(1, 2)).transpose(1, 2)`` as in ``ASA.mask_from_scores``: for the
+    model's ``Linear`` or ``Linear -> ReLU -> Linear`` the same functional calls on the same
+    view (so the same bits) without the module calls; anything else is called as it is."""
+    inp = raw.transpose(1, 2)
+    if type(fc) is nn.Linear:
+        return F.linear(inp, fc.weight, fc.bias).transpose(1, 2)
+    if type(fc) is nn.Sequential and [type(m) for m in fc] == [nn.Linear, nn.ReLU, nn.Linear]:
+        first, relu, second = fc
+        hidden = F.relu(F.linear(inp, first.weight, first.bias), inplace=relu.inplace)
+        return F.linear(hidden, second.weight, second.bias).transpose(1, 2)
+    return fc(inp).transpose(1, 2)
+
+
+def top_mask(score: np.ndarray, k_c: int, k_t: int) -> np.ndarray:
+    """``ASA.mask_from_scores``'s step 2 on FC'd scores ``(N, K, C)``: top ``k_c`` channels per
+    (n, t) XOR top ``k_t`` steps per (n, c), ties to the lower index; bool ``(N, K, C)``.
+
+    A stable ascending argsort of ``-score`` orders exactly as the model's stable descending
+    sort (equal scores, -0.0 and 0.0 included, keep their index order), so for finite scores
+    the sets are the same (tested against the model's mask, ties included); the argsort of
+    that permutation is each entry's rank. numpy: on these few dozen numbers a numpy call
+    costs less than a torch op, and the stable sorts fewer still.
+    """
+    neg = -score
+    top = np.argsort(np.argsort(neg, axis=2, kind="stable"), axis=2) < k_c
+    top ^= np.argsort(np.argsort(neg, axis=1, kind="stable"), axis=1) < k_t
+    return top
+
+
+def _window_(
+    attn: ASA,
+    planes: torch.Tensor,
+    mask: np.ndarray,
+    out: torch.Tensor,
+    space: SlidingWorkspace,
+    size: tuple[int, int],
+) -> None:
+    """One sample's window: ``planes (K*C, HW)`` of W_t, ``mask (K, C)``, refines
+    ``out (C, HW)`` (the window's own currents, not a view of ``planes``) in place."""
+    total, hw = planes.shape
+    flat = mask.reshape(-1)
+    k = int(np.count_nonzero(flat))
+    order = torch.from_numpy(np.argsort(~flat, kind="stable"))  # important first, in order
+    gathered, stats = space.buffers(total, hw, planes)
+    torch.index_select(planes, 0, order, out=gathered[1 : total + 1])
+    # rows: 0 = zero, 1..k = important, k+1..total = sub-important, total+1 = zero; a group
+    # takes its zero row only when the reference zeroed some of its planes (group != P)
+    im = gathered[(1 if k == total else 0) : k + 1]
+    sub = gathered[k + 1 : (total + 1 if k == 0 else total + 2)]
+    torch.sum(im, 0, out=stats[0])
+    torch.amax(im, 0, out=stats[1])
+    torch.sum(sub, 0, out=stats[2])
+    torch.amax(sub, 0, out=stats[3])
+    maps = F.conv2d(stats.view(1, 4, *size), space.conv_weight(attn, total), padding=1)
+    maps = torch.sigmoid_(maps).view(2, hw)  # rows: map_sub, map_im
+    out.mul_(maps.index_select(0, torch.from_numpy(mask[-1].astype(np.int64))))
+
+
+def sliding_asa_(
+    attn: ASA, x: torch.Tensor, history: AsaHistory, space: SlidingWorkspace | None = None
+) -> tuple[torch.Tensor, AsaHistory]:
+    """``ASA.sliding(x, history)`` on ``x (N, T, C, H, W)``, computed in place on ``x``.
+
+    ``x`` must be contiguous; it is overwritten with the refined currents and returned with
+    the history for the next call (the same ``AsaHistory`` the model would return, a view of
+    its ring; ``history`` itself is never modified). Inference only: no autograd.
+    """
+    if torch.is_grad_enabled():
+        with torch.no_grad():
+            return sliding_asa_(attn, x, history, space)
+    attn._check(x, None)
+    if not x.is_contiguous():
+        raise ValueError("sliding_asa_ needs contiguous currents (it works in place)")
+    n, t, c, h, w = x.shape
+    k = attn.time_steps
+    if history.currents.shape[1] != k - 1 or history.currents.shape[0] != n:
+        raise ValueError(
+            f"sliding ASA needs a history of K-1={k - 1} windows for batch {n}, "
+            f"got {tuple(history.currents.shape)}"
+        )
+    space = SlidingWorkspace() if space is None else space
+    xs, ring = ASA._extend(history, x)  # the model's ring: x is copied in before it changes
+    raw = torch.cat([history.scores, raw_scores(attn, x)], 1)  # (N, K-1+T, C)
+    k_c, k_t = int(c * attn.lam), int(k * attn.lam)
+    for step in range(t):
+        # == attn.mask_from_scores(raw[:, step : step + k]), as numpy (N, K, C)
+        mask = top_mask(fc_scores(attn.fc, raw[:, step : step + k]).numpy(), k_c, k_t)
+        for i in range(n):
+            planes = xs[i, step : step + k].view(k * c, h * w)
+            _window_(attn, planes, mask[i], x[i, step].view(c, h * w), space, (h, w))
+    return x, AsaHistory(xs[:, t:], raw[:, t:], ring)
