@@ -23,6 +23,8 @@ between this path and the model in either direction. Inference only (no autograd
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -41,23 +43,32 @@ class SlidingWorkspace:
     """
 
     def __init__(self) -> None:
-        self._buffers: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
+        self._buffers: tuple | None = None
         self._weight: tuple[tuple, torch.Tensor] | None = None
+        self._fc: tuple[nn.Module, tuple | None] | None = None
 
-    def buffers(
-        self, planes: int, hw: int, like: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``gathered (planes + 2, hw)`` with zero first and last rows, ``stats (4, hw)``."""
+    def fc_plan(self, fc: nn.Module) -> tuple | None:
+        """``_fc_plan(fc)``, remembered while the layer keeps the same FC module."""
+        if self._fc is None or self._fc[0] is not fc:
+            self._fc = (fc, _fc_plan(fc))
+        return self._fc[1]
+
+    def buffers(self, planes: int, hw: int, like: torch.Tensor) -> tuple:
+        """``gathered (planes + 2, hw)`` with zero first and last rows, its inner rows (the
+        gather's destination), ``stats (4, hw)`` and its four rows (views made once)."""
         key = (planes, hw, like.dtype, like.device, torch.is_inference_mode_enabled())
         if self._buffers is None or self._buffers[0] != key:
-            self._buffers = (key, like.new_zeros((planes + 2, hw)), like.new_empty((4, hw)))
-        return self._buffers[1], self._buffers[2]
+            gathered = like.new_zeros((planes + 2, hw))
+            stats = like.new_empty((4, hw))
+            self._buffers = (key, gathered, gathered[1 : planes + 1], stats, stats.unbind(0))
+        return self._buffers[1:]
 
     def conv_weight(self, attn: ASA, planes: int) -> torch.Tensor:
         """conv2 and conv1 as one conv ``(2, 4, 3, 3)`` from [sum_im, max_im, sum_sub, max_sub]
         to [map_sub, map_im] (zeros across; a grouped conv measured 3-6x slower at these
         sizes), the means' divisions folded into the sum channels' weights."""
-        w1, w2 = attn.conv1.weight, attn.conv2.weight
+        modules = attn._modules
+        w1, w2 = modules["conv1"]._parameters["weight"], modules["conv2"]._parameters["weight"]
         key = (planes, attn.lam, w1, w1._version, w2, w2._version)
         if self._weight is None or self._weight[0] != key:
             im_div, sub_div = attn._divisors(float(planes))
@@ -76,21 +87,44 @@ def raw_scores(attn: ASA, x: torch.Tensor) -> torch.Tensor:
     its module and grad-mode overhead. ``x (N, T, C, H, W)`` -> ``(N, T, C)``."""
     avg = x.mean(dim=(-2, -1))
     mx = x.amax(dim=(-2, -1))
-    return 0.5 * (avg + mx) + attn.alpha * avg + attn.beta * mx
+    params = attn._parameters  # a dict look-up instead of nn.Module.__getattr__
+    return 0.5 * (avg + mx) + params["alpha"] * avg + params["beta"] * mx
 
 
-def fc_scores(fc: nn.Module, raw: torch.Tensor) -> torch.Tensor:
+def _fc_plan(fc: nn.Module) -> tuple | None:
+    """The linear layers of the model's ``Linear`` or ``Linear -> ReLU -> Linear`` FC (with
+    the ReLU's ``inplace``), or None for any other module."""
+    if type(fc) is nn.Linear:
+        return (fc,)
+    layers = list(fc.children()) if type(fc) is nn.Sequential else []
+    if [type(m) for m in layers] == [nn.Linear, nn.ReLU, nn.Linear]:
+        return (layers[0], layers[1].inplace, layers[2])
+    return None
+
+
+def fc_scores(fc: nn.Module, raw: torch.Tensor, plan: tuple | None = None) -> torch.Tensor:
     """``fc(raw.transpose(1, 2)).transpose(1, 2)`` as in ``ASA.mask_from_scores``: for the
     model's ``Linear`` or ``Linear -> ReLU -> Linear`` the same functional calls on the same
-    view (so the same bits) without the module calls; anything else is called as it is."""
+    view (so the same bits) without the module calls; anything else is called as it is.
+    ``plan``: ``_fc_plan(fc)`` when the caller has it cached."""
+    plan = _fc_plan(fc) if plan is None else plan
     inp = raw.transpose(1, 2)
-    if type(fc) is nn.Linear:
-        return F.linear(inp, fc.weight, fc.bias).transpose(1, 2)
-    if type(fc) is nn.Sequential and [type(m) for m in fc] == [nn.Linear, nn.ReLU, nn.Linear]:
-        first, relu, second = fc
-        hidden = F.relu(F.linear(inp, first.weight, first.bias), inplace=relu.inplace)
-        return F.linear(hidden, second.weight, second.bias).transpose(1, 2)
-    return fc(inp).transpose(1, 2)
+    if plan is None:
+        return fc(inp).transpose(1, 2)
+    first = plan[0]._parameters
+    out = F.linear(inp, first["weight"], first["bias"])
+    if len(plan) == 3:
+        second = plan[2]._parameters
+        out = F.linear(F.relu(out, inplace=plan[1]), second["weight"], second["bias"])
+    return out.transpose(1, 2)
+
+
+@functools.lru_cache(maxsize=32)
+def _flat_offsets(n: int, t: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat offsets of the rows (n, t) and of the columns (n, c) of an ``(n, t, c)`` array."""
+    rows = (np.arange(n * t) * c).reshape(n, t, 1)
+    cols = (np.arange(n) * (t * c)).reshape(n, 1, 1) + np.arange(c)
+    return rows, cols
 
 
 def top_mask(score: np.ndarray, k_c: int, k_t: int) -> np.ndarray:
@@ -99,14 +133,16 @@ def top_mask(score: np.ndarray, k_c: int, k_t: int) -> np.ndarray:
 
     A stable ascending argsort of ``-score`` orders exactly as the model's stable descending
     sort (equal scores, -0.0 and 0.0 included, keep their index order), so for finite scores
-    the sets are the same (tested against the model's mask, ties included); the argsort of
-    that permutation is each entry's rank. numpy: on these few dozen numbers a numpy call
-    costs less than a torch op, and the stable sorts fewer still.
+    the sets are the same (tested against the model's mask, ties included). numpy: on these
+    few hundred numbers a numpy call costs less than a torch op, and its sorts far less.
     """
+    n, t, c = score.shape
     neg = -score
-    top = np.argsort(np.argsort(neg, axis=2, kind="stable"), axis=2) < k_c
-    top ^= np.argsort(np.argsort(neg, axis=1, kind="stable"), axis=1) < k_t
-    return top
+    rows, cols = _flat_offsets(n, t, c)
+    top = np.zeros(n * t * c, dtype=bool)
+    top[(np.argsort(neg, axis=2, kind="stable")[:, :, :k_c] + rows).ravel()] = True
+    top[(np.argsort(neg, axis=1, kind="stable")[:, :k_t] * c + cols).ravel()] ^= True
+    return top.reshape(n, t, c)
 
 
 def _window_(
@@ -123,16 +159,16 @@ def _window_(
     flat = mask.reshape(-1)
     k = int(np.count_nonzero(flat))
     order = torch.from_numpy(np.argsort(~flat, kind="stable"))  # important first, in order
-    gathered, stats = space.buffers(total, hw, planes)
-    torch.index_select(planes, 0, order, out=gathered[1 : total + 1])
+    gathered, inner, stats, (sum_im, max_im, sum_sub, max_sub) = space.buffers(total, hw, planes)
+    torch.index_select(planes, 0, order, out=inner)
     # rows: 0 = zero, 1..k = important, k+1..total = sub-important, total+1 = zero; a group
     # takes its zero row only when the reference zeroed some of its planes (group != P)
     im = gathered[(1 if k == total else 0) : k + 1]
     sub = gathered[k + 1 : (total + 1 if k == 0 else total + 2)]
-    torch.sum(im, 0, out=stats[0])
-    torch.amax(im, 0, out=stats[1])
-    torch.sum(sub, 0, out=stats[2])
-    torch.amax(sub, 0, out=stats[3])
+    torch.sum(im, 0, out=sum_im)
+    torch.amax(im, 0, out=max_im)
+    torch.sum(sub, 0, out=sum_sub)
+    torch.amax(sub, 0, out=max_sub)
     maps = F.conv2d(stats.view(1, 4, *size), space.conv_weight(attn, total), padding=1)
     maps = torch.sigmoid_(maps).view(2, hw)  # rows: map_sub, map_im
     out.mul_(maps.index_select(0, torch.from_numpy(mask[-1].astype(np.int64))))
@@ -164,9 +200,15 @@ def sliding_asa_(
     xs, ring = ASA._extend(history, x)  # the model's ring: x is copied in before it changes
     raw = torch.cat([history.scores, raw_scores(attn, x)], 1)  # (N, K-1+T, C)
     k_c, k_t = int(c * attn.lam), int(k * attn.lam)
+    fc = attn._modules["fc"]
+    plan = space.fc_plan(fc)
+    if n == 1 and t == 1:  # the live step: fewer views
+        mask = top_mask(fc_scores(fc, raw, plan).numpy(), k_c, k_t)
+        _window_(attn, xs.view(k * c, h * w), mask[0], x.view(c, h * w), space, (h, w))
+        return x, AsaHistory(xs[:, 1:], raw[:, 1:], ring)
     for step in range(t):
         # == attn.mask_from_scores(raw[:, step : step + k]), as numpy (N, K, C)
-        mask = top_mask(fc_scores(attn.fc, raw[:, step : step + k]).numpy(), k_c, k_t)
+        mask = top_mask(fc_scores(fc, raw[:, step : step + k], plan).numpy(), k_c, k_t)
         for i in range(n):
             planes = xs[i, step : step + k].view(k * c, h * w)
             _window_(attn, planes, mask[i], x[i, step].view(c, h * w), space, (h, w))
