@@ -130,9 +130,11 @@ class FastSnn(nn.Module):
     def initial_state(self, batch: int, device=None, dtype=None) -> NetState:
         return self.model.initial_state(batch, device=device, dtype=dtype)
 
-    def _conv(self, i: int):
-        """The conv of block i, rebuilt whenever the folded weights change."""
-        weight, bias, stride = self.model.layers[i].folded_conv()
+    def _conv(self, i: int, layer: SpikingConv | None = None):
+        """The conv of block i (``layer``, when the caller has it), rebuilt whenever the
+        folded weights change."""
+        layer = self.model.layers[i] if layer is None else layer
+        weight, bias, stride = layer.folded_conv()
         cached = self._convs.get(i)
         if cached is None or cached[0] is not weight:
             use_int8 = (
@@ -156,8 +158,8 @@ class FastSnn(nn.Module):
         h, w = self.model._state_shapes[i][1:]
         return float(weight.numel() * h * w)
 
-    def _linear(self, i: int) -> SparseSpikeLinear:
-        fc = self.model.layers[i].fc
+    def _linear(self, i: int, layer: nn.Module | None = None) -> SparseSpikeLinear:
+        fc = (self.model.layers[i] if layer is None else layer).fc
         key = tuple((p._version, p.data_ptr()) for p in (fc.weight, fc.bias))
         cached = self._linears.get(i)
         if cached is None or cached[0] != key:
@@ -176,11 +178,12 @@ class FastSnn(nn.Module):
         membranes: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
         histories = list(state.asa_history) if state.asa_history is not None else None
+        layers = list(model.layers)  # one call; indexing an nn.ModuleList costs more than a list
         h = x
         for i in range(self._n_conv):
-            layer = model.layers[i]
+            layer = layers[i]
             y = h.reshape(n * t, *h.shape[2:])
-            conv = self._conv(i)
+            conv = self._conv(i, layer)
             if isinstance(conv, Int8SpikeConv):
                 y = y.to(torch.uint8)  # before the pool: a quarter of the bytes to scan
             if layer.pre_pool is not None:
@@ -207,9 +210,9 @@ class FastSnn(nn.Module):
             h = max_pool2(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
         else:
             h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
-        for i in range(self._n_conv, len(model.layers)):
-            cur = self._linear(i)(h)
-            h, mem = model.layers[i].neuron(cur, state.membranes[i])
+        for i in range(self._n_conv, len(layers)):
+            cur = self._linear(i, layers[i])(h)
+            h, mem = layers[i].neuron(cur, state.membranes[i])
             membranes.append(mem)
             counts.append(h.sum(-1))
         out = h

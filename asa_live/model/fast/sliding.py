@@ -69,8 +69,10 @@ class SlidingWorkspace:
         sizes), the means' divisions folded into the sum channels' weights."""
         modules = attn._modules
         w1, w2 = modules["conv1"]._parameters["weight"], modules["conv2"]._parameters["weight"]
-        key = (planes, attn.lam, w1, w1._version, w2, w2._version)
-        if self._weight is None or self._weight[0] != key:
+        # weights made under inference_mode keep no version counter: rebuild every call
+        fixed = not (w1.is_inference() or w2.is_inference())
+        key = (planes, attn.lam, w1, w1._version, w2, w2._version) if fixed else None
+        if key is None or self._weight is None or self._weight[0] != key:
             im_div, sub_div = attn._divisors(float(planes))
             with torch.no_grad():
                 weight = w1.new_zeros((2, 4, *w1.shape[2:]))
