@@ -208,12 +208,12 @@ def test_make_runner_backends() -> None:
         assert auto is paper
 
 
-def test_sliding_models_stay_on_the_eager_reference():
-    from asa_live.errors import ConfigError
+def test_sliding_models_run_on_the_fast_runner():
+    """Sliding ASA has its own fused step (test_fast_sliding.py), so auto picks fast."""
     from asa_live.model import ModelConfig, build_model
     from asa_live.model.fast import make_runner
 
     model = build_model(ModelConfig(asa_mode="sliding", asa_window=4)).eval()
-    assert make_runner(model, "auto") is model
-    with pytest.raises(ConfigError, match="sliding"):
-        make_runner(model, "fast")
+    assert isinstance(make_runner(model, "auto"), FastSnn)
+    assert isinstance(make_runner(model, "fast"), FastSnn)
+    assert make_runner(model, "eager") is model
