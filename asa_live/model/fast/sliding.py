@@ -24,7 +24,6 @@ between this path and the model in either direction. Inference only (no autograd
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import torch
@@ -56,14 +55,12 @@ class SlidingWorkspace:
 
     def buffers(self, planes: int, hw: int, like: torch.Tensor) -> tuple:
         """``gathered (planes + 2, hw)`` with zero first and last rows, its inner rows (the
-        gather's destination), ``stats (4, hw)`` and views of it made once: its four rows, then
-        the (im, sub) rows of the sums and of the maxes."""
+        gather's destination), ``stats (4, hw)`` and its four rows (views made once)."""
         key = (planes, hw, like.dtype, like.device, torch.is_inference_mode_enabled())
         if self._buffers is None or self._buffers[0] != key:
             gathered = like.new_zeros((planes + 2, hw))
             stats = like.new_empty((4, hw))
-            rows = (*stats.unbind(0), stats[0::2], stats[1::2])  # ..., sums, maxes (im, sub)
-            self._buffers = (key, gathered, gathered[1 : planes + 1], stats, rows)
+            self._buffers = (key, gathered, gathered[1 : planes + 1], stats, stats.unbind(0))
         return self._buffers[1:]
 
     def conv_weight(self, attn: ASA, planes: int) -> torch.Tensor:
@@ -150,54 +147,6 @@ def top_mask(score: np.ndarray, k_c: int, k_t: int) -> np.ndarray:
     return top.reshape(n, t, c)
 
 
-# From this many pixels per plane up, the group stats come from two indexed reductions
-# (``index_add_``, ``index_reduce_``: one read of the planes each, a fixed cost per plane)
-# instead of the gather and four reductions (three passes): measured 1 thread, K = 8, CPU us,
-# gather / indexed: 16x32x32 60 / 40, 64x32x32 209 / 122, 32x16x16 31 / 36, 128x16x16 80 / 113.
-INDEXED_MIN_PIXELS = 512
-_index_reduce_quiet = False
-
-
-def _index_reduce_amax_(out: torch.Tensor, index: torch.Tensor, src: torch.Tensor, incl: bool):
-    """``out.index_reduce_(0, index, src, "amax")``; torch warns once per process that
-    ``index_reduce`` is beta (its result is exact): that one warning is kept out of the app."""
-    global _index_reduce_quiet
-    if _index_reduce_quiet:
-        return out.index_reduce_(0, index, src, "amax", include_self=incl)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="index_reduce", category=UserWarning)
-        out.index_reduce_(0, index, src, "amax", include_self=incl)
-    _index_reduce_quiet = True
-    return out
-
-
-def _group_stats(planes: torch.Tensor, flat: np.ndarray, space: SlidingWorkspace) -> torch.Tensor:
-    """``stats (4, HW)`` = sum_im, max_im, sum_sub, max_sub of ``planes (K*C, HW)`` grouped by
-    ``flat`` (K*C bool, True = important), a group's max including 0 when the reference zeroed
-    some of its planes (it is not the whole set)."""
-    total, hw = planes.shape
-    k = int(np.count_nonzero(flat))
-    gathered, inner, stats, rows = space.buffers(total, hw, planes)
-    if hw >= INDEXED_MIN_PIXELS:
-        group = torch.from_numpy((~flat).astype(np.int64))  # 0 = important, 1 = sub-important
-        rows[4].zero_().index_add_(0, group, planes)
-        # zeros in and included: a group's max takes 0 unless the other group is empty (then
-        # nothing is indexed into that one: it stays 0, the reference's empty max)
-        _index_reduce_amax_(rows[5].zero_(), group, planes, 0 < k < total)
-        return stats
-    order = torch.from_numpy(np.argsort(~flat, kind="stable"))  # important first, in order
-    torch.index_select(planes, 0, order, out=inner)
-    # rows: 0 = zero, 1..k = important, k+1..total = sub-important, total+1 = zero; a group
-    # takes its zero row only when the reference zeroed some of its planes (group != P)
-    im = gathered[(1 if k == total else 0) : k + 1]
-    sub = gathered[k + 1 : (total + 1 if k == 0 else total + 2)]
-    torch.sum(im, 0, out=rows[0])
-    torch.amax(im, 0, out=rows[1])
-    torch.sum(sub, 0, out=rows[2])
-    torch.amax(sub, 0, out=rows[3])
-    return stats
-
-
 def _window_(
     attn: ASA,
     planes: torch.Tensor,
@@ -208,10 +157,22 @@ def _window_(
 ) -> None:
     """One sample's window: ``planes (K*C, HW)`` of W_t, ``mask (K, C)``, refines
     ``out (C, HW)`` (the window's own currents, not a view of ``planes``) in place."""
-    stats = _group_stats(planes, mask.reshape(-1), space)
-    weight = space.conv_weight(attn, planes.shape[0])
-    maps = torch.sigmoid_(F.conv2d(stats.view(1, 4, *size), weight, padding=1))
-    maps = maps.view(2, planes.shape[1])  # rows: map_sub, map_im
+    total, hw = planes.shape
+    flat = mask.reshape(-1)
+    k = int(np.count_nonzero(flat))
+    order = torch.from_numpy(np.argsort(~flat, kind="stable"))  # important first, in order
+    gathered, inner, stats, (sum_im, max_im, sum_sub, max_sub) = space.buffers(total, hw, planes)
+    torch.index_select(planes, 0, order, out=inner)
+    # rows: 0 = zero, 1..k = important, k+1..total = sub-important, total+1 = zero; a group
+    # takes its zero row only when the reference zeroed some of its planes (group != P)
+    im = gathered[(1 if k == total else 0) : k + 1]
+    sub = gathered[k + 1 : (total + 1 if k == 0 else total + 2)]
+    torch.sum(im, 0, out=sum_im)
+    torch.amax(im, 0, out=max_im)
+    torch.sum(sub, 0, out=sum_sub)
+    torch.amax(sub, 0, out=max_sub)
+    maps = F.conv2d(stats.view(1, 4, *size), space.conv_weight(attn, total), padding=1)
+    maps = torch.sigmoid_(maps).view(2, hw)  # rows: map_sub, map_im
     out.mul_(maps.index_select(0, torch.from_numpy(mask[-1].astype(np.int64))))
 
 
