@@ -281,3 +281,32 @@ def test_session_on_the_fast_runner_equals_the_eager_session(sliding_net) -> Non
     fast.reset()  # reset forgets the history with the membranes
     again = fast.push_many(x)
     assert all((a.layer_spikes == b.layer_spikes).all() for a, b in zip(again, ref, strict=True))
+
+
+def test_rings_are_reused_only_when_no_state_views_them() -> None:
+    asa = _asa(3, 4)
+    space = SlidingWorkspace()
+    x = torch.randn(1, 40, 4, 5, 5)
+    with torch.inference_mode():
+        history, held, rings = asa.initial_history(1, (5, 5)), {}, set()
+        for t in range(40):
+            _, history = sliding_asa_(asa, x[:, t : t + 1].clone(), history, space)
+            rings.add(id(history.ring))
+            if t % 9 == 0:  # some states are kept (a caller may go back to them)
+                held[t] = (history, history.currents.clone())
+        # the kept states still hold what they held: their memory was never reused
+        for kept, copy in held.values():
+            assert torch.equal(kept.currents, copy)
+        # and going back to one gives what the model gives from there
+        kept = held[18][0]
+        ref, _ = asa.sliding(x[:, 19:25], kept)
+        got, _ = sliding_asa_(asa, x[:, 19:25].clone(), kept, space)
+    assert torch.allclose(got, ref, atol=ATOL)
+    # without kept states, the layer cycles through two rings instead of a new one per K - 1
+    space = SlidingWorkspace()
+    with torch.inference_mode():
+        history, buffers = asa.initial_history(1, (5, 5)), set()
+        for t in range(40):
+            _, history = sliding_asa_(asa, x[:, t : t + 1].clone(), history, space)
+            buffers.add(history.ring.buffer.data_ptr())
+    assert len(buffers) == 2

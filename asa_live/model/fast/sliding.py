@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from asa_live.model.asa import ASA, AsaHistory
+from asa_live.model.asa import ASA, AsaHistory, AsaRing
 
 
 class SlidingWorkspace:
@@ -46,6 +46,32 @@ class SlidingWorkspace:
         self._buffers: tuple | None = None
         self._weight: tuple[tuple, torch.Tensor] | None = None
         self._fc: tuple[nn.Module, tuple | None] | None = None
+        self._rings: list[AsaRing] = []  # the rings this layer made, newest last (two kept)
+
+    def ring(self, history: torch.Tensor, windows: int) -> AsaRing:
+        """A ring holding ``history``'s K - 1 windows with room for ``windows`` more: an older
+        ring of this layer when no tensor views its buffer any more (so no state can see its
+        memory change), else a new one. Reusing it saves the page faults of fresh memory
+        (at paper width a new ring's faults cost more than its copy)."""
+        inference = torch.is_inference_mode_enabled()
+        for ring in self._rings[:-1]:  # never the newest: the caller's history views it
+            buffer = ring.buffer
+            if (
+                _unviewed(buffer)
+                and buffer.shape[0] == history.shape[0]
+                and buffer.shape[2:] == history.shape[2:]
+                and buffer.shape[1] >= 2 * history.shape[1] + windows
+                and buffer.dtype == history.dtype
+                and buffer.device == history.device
+                and buffer.is_inference() == inference
+            ):
+                self._rings.remove(ring)
+                ring.restart(history)
+                break
+        else:
+            ring = AsaRing(history, windows)
+        self._rings = [*self._rings[-1:], ring]
+        return ring
 
     def fc_plan(self, fc: nn.Module) -> tuple | None:
         """``_fc_plan(fc)``, remembered while the layer keeps the same FC module."""
@@ -176,6 +202,36 @@ def _window_(
     out.mul_(maps.index_select(0, torch.from_numpy(mask[-1].astype(np.int64))))
 
 
+def _unviewed(buffer: torch.Tensor) -> bool:
+    """Whether ``buffer`` is the only tensor on its memory (no history views it). torch has no
+    public call for this; without the private one, nothing is ever reused."""
+    use_count = getattr(torch._C, "_storage_Use_Count", None)
+    if use_count is None:
+        return False
+    # the buffer's own reference and the temporary storage object's
+    return use_count(buffer.untyped_storage()._cdata) <= 2
+
+
+def _extend(
+    history: AsaHistory, x: torch.Tensor, space: SlidingWorkspace
+) -> tuple[torch.Tensor, AsaRing | None]:
+    """``ASA._extend`` without grad mode: the history's K - 1 windows then ``x``'s T, written
+    into the history's ring when it may, else into a ring from ``space.ring``."""
+    past = history.currents
+    k1 = past.shape[1]
+    if k1 == 0:
+        return torch.cat([past, x], 1), None
+    ring = history.ring
+    if (
+        ring is None
+        or ring.room() < x.shape[1]
+        or not ring.holds(past)
+        or (ring.buffer.is_inference() and not torch.is_inference_mode_enabled())
+    ):
+        ring = space.ring(past, x.shape[1])
+    return ring.append(x, k1), ring
+
+
 def sliding_asa_(
     attn: ASA, x: torch.Tensor, history: AsaHistory, space: SlidingWorkspace | None = None
 ) -> tuple[torch.Tensor, AsaHistory]:
@@ -199,7 +255,7 @@ def sliding_asa_(
             f"got {tuple(history.currents.shape)}"
         )
     space = SlidingWorkspace() if space is None else space
-    xs, ring = ASA._extend(history, x)  # the model's ring: x is copied in before it changes
+    xs, ring = _extend(history, x, space)  # x is copied into the ring before it changes
     raw = torch.cat([history.scores, raw_scores(attn, x)], 1)  # (N, K-1+T, C)
     k_c, k_t = int(c * attn.lam), int(k * attn.lam)
     fc = attn._modules["fc"]
