@@ -88,12 +88,19 @@ class FastSnn(nn.Module):
             predictions (ties in the readout), 2 terms none; both beat the float conv here.
         fc_max_density: the fully connected layers gather active rows below this input density
             and run dense above it (decided per call from the measured density).
+        fc_sparse_min_weights: a fully connected layer with fewer weights runs as the model's
+            own dense ``Linear`` (the shipped net's fc1, 2048 x 128, and every fc2: measuring
+            the density costs more there than reading the whole weight).
         int8_min_macs: a conv runs int8 only from this many multiply-adds per window up; below
             it the fixed cost of the quantised call (packing, layout) exceeds the saving (the
             shipped 16/32/32 net: 1-2 M per conv, 0.9x as fast; paper width 17-34 M, 1.4x).
-        fused: chunked ASA and the LIF / PLIF neurons of conv blocks run in place on the conv
-            output (attention.py, neurons.py: the same mask and spikes, fewer passes and no
-            layer-sized allocations); False calls the model's own modules.
+        fused: chunked and sliding ASA and the LIF / PLIF neurons of conv blocks run in place
+            on the conv output (attention.py, sliding.py, neurons.py: the same masks and
+            spikes, fewer passes and no layer-sized allocations); False calls the model's own
+            modules.
+        inplace_min_neurons: a conv block's neuron runs in place only from this many neurons
+            per window up (what it saves is the page faults of large new tensors; below it,
+            the 3-layer nets' blocks, the model's own loop measured 5-20 % faster).
     """
 
     def __init__(
@@ -103,8 +110,10 @@ class FastSnn(nn.Module):
         int8: bool | None = None,
         int8_terms: int = 2,
         fc_max_density: float = 0.25,
+        fc_sparse_min_weights: int = 1_000_000,
         int8_min_macs: float = 5e6,
         fused: bool = True,
+        inplace_min_neurons: int = 262_144,
     ) -> None:
         super().__init__()
         self.model = model
@@ -116,7 +125,9 @@ class FastSnn(nn.Module):
         self.int8_terms = int(int8_terms)
         self.int8_min_macs = float(int8_min_macs)
         self.fc_max_density = float(fc_max_density)
+        self.fc_sparse_min_weights = int(fc_sparse_min_weights)
         self.fused = bool(fused)
+        self.inplace_min_neurons = int(inplace_min_neurons)
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
@@ -198,7 +209,8 @@ class FastSnn(nn.Module):
                 )
             else:
                 cur, owned = attend(layer, cur, model.config.chunk_windows, self.fused)
-            if owned and self.fused and supports_inplace(layer.neuron):
+            inplace = self.fused and model.layer_neurons[i] >= self.inplace_min_neurons
+            if owned and inplace and supports_inplace(layer.neuron):
                 h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i])
             else:
                 h, mem = layer.neuron(cur, state.membranes[i])
@@ -211,7 +223,12 @@ class FastSnn(nn.Module):
         else:
             h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
         for i in range(self._n_conv, len(layers)):
-            cur = self._linear(i, layers[i])(h)
+            fc = layers[i].fc
+            if fc.weight.numel() < self.fc_sparse_min_weights:
+                # the model's own dense layer (bool / uint8 spikes as floats: the same values)
+                cur = fc(h if h.dtype == fc.weight.dtype else h.to(fc.weight.dtype))
+            else:
+                cur = self._linear(i, layers[i])(h)
             h, mem = layers[i].neuron(cur, state.membranes[i])
             membranes.append(mem)
             counts.append(h.sum(-1))
