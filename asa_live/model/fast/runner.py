@@ -4,14 +4,16 @@ Per spiking layer l, for the T = m*K windows of a call (see networks.py for the 
     X_1 = ASA( Conv_folded( counts ) )                   float: the first conv sees event counts
     X_l = ASA( s_l * (Q_l (*) Pool(S_{l-1})) + b_l )     int8 weights, exact {0, 1} activations
     X_fc = b + S[:, A] W^T[A]                            only the rows A of active inputs
+                                                         (large layers; small ones: the model's)
     S_l, V_l = neuron_l( X_l, V_l )                      the model's own LIF / PLIF modules
 Conv_folded is the eager path's folded conv (BN and AvgPool2 inside, ``SpikingConv.folded_conv``);
 Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms). ASA
 and the neurons are the model's own module objects (so the state, ``NetState``, stays the
-model's); for the model's plain chunked ``ASA`` and its LIF / PLIF the runner computes the same
-thing in place on the conv output (attention.py, neurons.py: same masks, same spikes), and Pool
-is two strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode
-with an ``attend`` hook) is called as it is. The only approximation is the weight rounding of
+model's, the sliding ASA's history included); for the model's plain ``ASA``, chunked or
+sliding, and its LIF / PLIF (large layers) the runner computes the same thing in place on the
+conv output (attention.py, sliding.py, neurons.py: same masks, same spikes), and Pool is two
+strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode with an
+``attend`` hook) is called as it is. The only approximation is the weight rounding of
 the convs after the first; ``int8=False`` keeps float convs (then the outputs equal the eager
 path up to float rounding).
 

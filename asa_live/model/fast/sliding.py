@@ -1,8 +1,8 @@
 """Causal sliding-window ASA for inference in fewer, cheaper passes: the same mask, the same maps.
 
 For window t of one sample, with W_t its trailing K windows of pre-attention currents (K*C
-planes, asa.py's ``ASA.sliding``) and m_t its mask (the model's own raw scores, FC over time
-and top-k XOR, on the same values, so it is identical):
+planes, asa.py's ``ASA.sliding``) and m_t its mask (the model's raw scores, FC over time and
+top-k XOR, by the same operations on the same values, so the same bits: tested, ties included):
     P_im = {(j, c) : m_t[j, c] = 1},   P_sub = the others,                   |P| = K*C
     sum_g(p) = sum_{q in P_g} x_q(p),    max_g(p) = max({x_q(p) : q in P_g} + {0 if P_g != P})
     [map_im, map_sub] = sigmoid(conv([sum_im / (lam |P|), max_im, sum_sub / ((1-lam) |P|), max_sub]))
@@ -15,10 +15,14 @@ The K*C planes are gathered once, important ones first, into a buffer framed by 
 so each group (with its zero, when it has one) is one contiguous block: its sum and max are two
 reductions over the leading axis. Passes over the K*C*H*W currents per window: the gather
 (read + write) and two reads, against the product's read and two writes and the reductions'
-four reads in ``ASA._window_maps``; about 20 small operations fewer per layer. Equal to
-``ASA.sliding`` up to the order of the float additions in the sums (and the division folded
-into the conv weight); the history (ring, raw scores) is the model's own, so a state passes
-between this path and the model in either direction. Inference only (no autograd).
+four reads in ``ASA._window_maps``. What costs at the shipped width is the number of small
+operations, so the rest is lean too: the top-k sets in numpy (a stable argsort, a fraction of a
+torch sort's cost on K x C numbers), the FC and raw scores as the model's functional calls
+without module overhead, both maps from one conv, scratch memory reused, and a layer's older
+ring reused once no state views it (no page faults of fresh memory). Equal to ``ASA.sliding``
+up to the order of the float additions in the sums (and the division folded into the conv
+weight); the history (ring, raw scores) has the model's form, so a state passes between this
+path and the model in either direction. Inference only (no autograd).
 """
 
 from __future__ import annotations
