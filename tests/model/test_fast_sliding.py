@@ -310,3 +310,31 @@ def test_rings_are_reused_only_when_no_state_views_them() -> None:
             _, history = sliding_asa_(asa, x[:, t : t + 1].clone(), history, space)
             buffers.add(history.ring.buffer.data_ptr())
     assert len(buffers) == 2
+
+
+def test_one_runner_serves_streams_in_two_threads(sliding_net) -> None:
+    """The runner's scratch memory is per thread: two live sessions on one runner (e.g. a
+    restarted worker while the old one finishes) give what each gives alone."""
+    import threading
+
+    fast = make_runner(sliding_net, "fast")
+    streams = [_gesture(24, seed=5)[0], _gesture(24, seed=6)[0]]
+    alone = []
+    for frames in streams:
+        session = StreamingSession(fast, readout=Readout("mean", windows=10))
+        alone.append([r.layer_spikes for f in frames for r in session.push(f)])
+    together: list[list] = [[], []]
+
+    def run(i: int) -> None:
+        session = StreamingSession(fast, readout=Readout("mean", windows=10))
+        for _ in range(3):
+            session.reset()
+            together[i] = [r.layer_spikes for f in streams[i] for r in session.push(f)]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, ref in zip(together, alone, strict=True):
+        assert len(got) == len(ref) and all((a == b).all() for a, b in zip(got, ref, strict=True))

@@ -24,6 +24,8 @@ its model. It runs inference only: in training or with autograd on it calls the 
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 
@@ -133,8 +135,9 @@ class FastSnn(nn.Module):
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
-        # scratch memory of the sliding ASA layers (no stream state: every call overwrites it)
-        self._sliding_spaces = [SlidingWorkspace() for _ in range(self._n_conv)]
+        # scratch memory of the sliding ASA layers, per thread (no stream state: every call
+        # overwrites it, so two threads must not share it)
+        self._sliding_spaces: dict[int, list[SlidingWorkspace]] = {}
 
     @property
     def chunk_windows(self) -> int:
@@ -162,6 +165,17 @@ class FastSnn(nn.Module):
                 conv = FloatConv(weight, bias, stride)
             self._convs[i] = (weight, conv)
         return self._convs[i][1]
+
+    def _spaces(self) -> list[SlidingWorkspace]:
+        """This thread's sliding ASA workspaces, one per conv block."""
+        key = threading.get_ident()
+        spaces = self._sliding_spaces.get(key)
+        if spaces is None:
+            if len(self._sliding_spaces) >= 8:  # threads come and go: forget the old ones'
+                self._sliding_spaces.clear()
+            spaces = [SlidingWorkspace() for _ in range(self._n_conv)]
+            self._sliding_spaces[key] = spaces
+        return spaces
 
     def int8_layers(self) -> tuple[int, ...]:
         """Indices of the conv blocks that run int8 (empty when none is large enough)."""
@@ -192,6 +206,7 @@ class FastSnn(nn.Module):
         counts: list[torch.Tensor] = []
         histories = list(state.asa_history) if state.asa_history is not None else None
         layers = list(model.layers)  # one call; indexing an nn.ModuleList costs more than a list
+        spaces = self._spaces() if histories is not None else None
         h = x
         for i in range(self._n_conv):
             layer = layers[i]
@@ -207,7 +222,7 @@ class FastSnn(nn.Module):
             cur = cur.reshape(n, t, *cur.shape[1:])
             if histories is not None and histories[i] is not None:  # sliding ASA
                 cur, histories[i], owned = attend_sliding(
-                    layer, cur, histories[i], self._sliding_spaces[i], self.fused
+                    layer, cur, histories[i], spaces[i], self.fused
                 )
             else:
                 cur, owned = attend(layer, cur, model.config.chunk_windows, self.fused)
