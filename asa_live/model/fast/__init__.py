@@ -5,7 +5,7 @@
             sliding ASA and LIF / PLIF in place on the conv output (runner.py, attention.py,
             sliding.py, neurons.py); equal predictions on >= 99.5 % of windows (tested)
     auto    (default) whichever measured faster for this network: "fast" for sliding ASA (its
-            fused step: 1.2-1.6x the eager one at both widths) and when at least one conv is
+            fused step: 1.2-1.5x faster than the eager one at K = 8, both widths) and when at least one conv is
             large enough to run int8 (paper widths: 1.1-1.7x), else "eager" (the shipped
             16/32/32 net with chunked ASA, where "fast" measured 0.90-0.98x;
             docs/benchmarks.md)
