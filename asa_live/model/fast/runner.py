@@ -71,10 +71,10 @@ def attend_sliding(
     layer: SpikingConv, y: torch.Tensor, history, space: SlidingWorkspace | None, fused: bool
 ) -> tuple[torch.Tensor, object, bool]:
     """Sliding ASA on currents ``y [N, T, C, H, W]`` with the layer's ``AsaHistory``: in place
-    by ``sliding_asa_`` (sliding.py) for the model's plain ``ASA``, else the model's own
-    ``attn.sliding``. Returns the refined currents, the next history and ownership (both
-    paths give the runner a tensor it may overwrite)."""
-    if fused and type(layer.attn) is ASA and y.is_contiguous():
+    by ``sliding_asa_`` (sliding.py; CPU, its top-k runs in numpy) for the model's plain
+    ``ASA``, else the model's own ``attn.sliding``. Returns the refined currents, the next
+    history and ownership (both paths give the runner a tensor it may overwrite)."""
+    if fused and type(layer.attn) is ASA and y.is_contiguous() and y.device.type == "cpu":
         out, history = sliding_asa_(layer.attn, y, history, space)
         return out, history, True
     out, history = layer.attn.sliding(y, history)
