@@ -71,6 +71,13 @@ class AsaRing:
         self.buffer[:, :k1] = history
         self.end = k1
 
+    def restart(self, history: torch.Tensor) -> None:
+        """Start over with ``history``'s K - 1 windows in the first slots (the fast backend
+        reuses a ring's memory once nothing views it; see model/fast/sliding.py)."""
+        k1 = history.shape[1]
+        self.buffer[:, :k1] = history
+        self.end = k1
+
     def holds(self, history: torch.Tensor) -> bool:
         """Whether ``history`` is this ring's newest K - 1 windows (it may append after it)."""
         k1 = history.shape[1]

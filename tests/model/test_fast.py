@@ -125,12 +125,15 @@ def test_fast_keeps_parity_on_held_out_gestures(arch, attention, k, gestures) ->
         assert a.shape == b.shape and a.is_contiguous() == b.is_contiguous()
 
 
+@pytest.mark.parametrize("sparse_fc", [True, False])
 @pytest.mark.parametrize("attention", ["asa", "none"])
-def test_float_path_equals_eager(attention: str, gestures) -> None:
-    """With int8 off, only the order of float additions differs: identical spikes."""
+def test_float_path_equals_eager(attention: str, sparse_fc: bool, gestures) -> None:
+    """With int8 off, only the order of float additions differs: identical spikes (the
+    fully connected layers sparse, or, below ``fc_sparse_min_weights``, the model's own)."""
     model = _net("3layer", attention, 4 if attention == "none" else 1).eval()
     x = gestures[:, :40]
-    ref, got, _, ref_counts, got_counts = _compare(model, FastSnn(model, int8=False), x)
+    fast = FastSnn(model, int8=False, fc_sparse_min_weights=0 if sparse_fc else 10**9)
+    ref, got, _, ref_counts, got_counts = _compare(model, fast, x)
     assert torch.equal(ref_counts, got_counts)
     assert torch.equal(ref.output_spikes, got.output_spikes)
     for a, b in zip(ref.state.membranes, got.state.membranes, strict=True):
@@ -171,7 +174,8 @@ def test_shipped_model_session_parity() -> None:
 
 def test_weight_changes_are_picked_up(gestures) -> None:
     model = _net("3layer", "none", 4).eval()
-    fast = FastSnn(model, int8=False)  # exact, so the new weights must give identical spikes
+    # exact, so the new weights must give identical spikes; sparse fc: its cache must follow
+    fast = FastSnn(model, int8=False, fc_sparse_min_weights=0)
     x = gestures[:, :10]
     with torch.inference_mode():
         before = fast(x).layer_spikes
@@ -208,12 +212,12 @@ def test_make_runner_backends() -> None:
         assert auto is paper
 
 
-def test_sliding_models_stay_on_the_eager_reference():
-    from asa_live.errors import ConfigError
+def test_sliding_models_run_on_the_fast_runner():
+    """Sliding ASA has its own fused step (test_fast_sliding.py), so auto picks fast."""
     from asa_live.model import ModelConfig, build_model
     from asa_live.model.fast import make_runner
 
     model = build_model(ModelConfig(asa_mode="sliding", asa_window=4)).eval()
-    assert make_runner(model, "auto") is model
-    with pytest.raises(ConfigError, match="sliding"):
-        make_runner(model, "fast")
+    assert isinstance(make_runner(model, "auto"), FastSnn)
+    assert isinstance(make_runner(model, "fast"), FastSnn)
+    assert make_runner(model, "eager") is model

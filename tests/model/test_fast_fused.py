@@ -95,7 +95,8 @@ def test_fused_runner_equals_unfused(arch, attention, k) -> None:
     tune_firing_rates(model, x, rate=0.1, iterations=5)  # an untrained net is silent
     with torch.inference_mode():
         ref = FastSnn(model, int8=False, fused=False)(x)
-        got = FastSnn(model, int8=False)(x)
+        got = FastSnn(model, int8=False, inplace_min_neurons=0)(x)  # every neuron in place
+        default = FastSnn(model, int8=False)(x)  # in place only from inplace_min_neurons up
         eager = model(x)
     rates = ref.layer_spikes.sum((0, 1)) / (
         x.shape[0] * x.shape[1] * torch.tensor(model.layer_neurons)
@@ -103,6 +104,7 @@ def test_fused_runner_equals_unfused(arch, attention, k) -> None:
     assert bool((rates > 0.005).all() and (rates < 0.5).all()), rates
     assert torch.equal(got.layer_spikes, ref.layer_spikes)
     assert torch.equal(got.layer_spikes, eager.layer_spikes)
+    assert torch.equal(default.layer_spikes, eager.layer_spikes)
     assert got.layer_spikes.dtype == eager.layer_spikes.dtype
     for a, b in zip(got.state.membranes, eager.state.membranes, strict=True):
         assert a.shape == b.shape and a.is_contiguous()

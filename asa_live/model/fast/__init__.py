@@ -1,12 +1,14 @@
 """Inference backends for the streaming network: ``make_runner(model, backend)``.
 
     eager   the model itself (the reference: float convs with BN and pooling folded in)
-    fast    ``FastSnn``: int8 convs on binary spikes, sparse fully connected layers, chunked ASA
-            and LIF / PLIF in place on the conv output (runner.py, attention.py, neurons.py);
-            equal predictions on >= 99.5 % of windows (tested)
-    auto    (default) whichever measured faster for this network: "fast" when at least one
-            conv is large enough to run int8 (paper widths: 1.1-1.7x), else "eager" (the
-            shipped 16/32/32 net, where "fast" measured 0.90-0.98x; docs/benchmarks.md)
+    fast    ``FastSnn``: int8 convs on binary spikes, sparse fully connected layers, chunked and
+            sliding ASA and LIF / PLIF in place on the conv output (runner.py, attention.py,
+            sliding.py, neurons.py); equal predictions on >= 99.5 % of windows (tested)
+    auto    (default) whichever measured faster for this network: "fast" for sliding ASA (its
+            fused step: 1.2-1.5x faster than the eager one at K = 8, both widths) and when at least one conv is
+            large enough to run int8 (paper widths: 1.1-1.7x), else "eager" (the shipped
+            16/32/32 net with chunked ASA, where "fast" measured 0.90-0.98x;
+            docs/benchmarks.md)
 
 Both return an object with the model contract: ``initial_state(batch)``, ``forward(x, state) ->
 ForwardOutput``, ``config``, ``layer_names``; ``StreamingSession`` takes either as its model.
@@ -31,19 +33,12 @@ def make_runner(model: AsaSnn, backend: str = DEFAULT_BACKEND) -> nn.Module:
     contract."""
     if backend == "eager":
         return model
-    if getattr(model.config, "asa_mode", "chunk") == "sliding":
-        # Sliding ASA carries its history in NetState; the fast runner rebuilds the state
-        # without it, so sliding models always run on the eager reference.
-        if backend == "fast":
-            raise ConfigError(
-                "The fast backend does not run sliding-window ASA yet: use --backend eager."
-            )
-        return model
     if backend == "fast":
         return FastSnn(model)
     if backend == "auto":
         fast = FastSnn(model)
-        return fast if fast.int8_layers() else model
+        sliding = getattr(model.config, "asa_mode", "chunk") == "sliding"
+        return fast if sliding or fast.int8_layers() else model
     raise ConfigError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
 
 

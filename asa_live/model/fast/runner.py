@@ -4,14 +4,16 @@ Per spiking layer l, for the T = m*K windows of a call (see networks.py for the 
     X_1 = ASA( Conv_folded( counts ) )                   float: the first conv sees event counts
     X_l = ASA( s_l * (Q_l (*) Pool(S_{l-1})) + b_l )     int8 weights, exact {0, 1} activations
     X_fc = b + S[:, A] W^T[A]                            only the rows A of active inputs
+                                                         (large layers; small ones: the model's)
     S_l, V_l = neuron_l( X_l, V_l )                      the model's own LIF / PLIF modules
 Conv_folded is the eager path's folded conv (BN and AvgPool2 inside, ``SpikingConv.folded_conv``);
 Q_l, s_l its per-output-channel int8 quantisation (int8conv.py; by default two int8 terms). ASA
 and the neurons are the model's own module objects (so the state, ``NetState``, stays the
-model's); for the model's plain chunked ``ASA`` and its LIF / PLIF the runner computes the same
-thing in place on the conv output (attention.py, neurons.py: same masks, same spikes), and Pool
-is two strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode
-with an ``attend`` hook) is called as it is. The only approximation is the weight rounding of
+model's, the sliding ASA's history included); for the model's plain ``ASA``, chunked or
+sliding, and its LIF / PLIF (large layers) the runner computes the same thing in place on the
+conv output (attention.py, sliding.py, neurons.py: same masks, same spikes), and Pool is two
+strided maxima on uint8 spikes (pool.py); any other module (a subclass, a new ASA mode with an
+``attend`` hook) is called as it is. The only approximation is the weight rounding of
 the convs after the first; ``int8=False`` keeps float convs (then the outputs equal the eager
 path up to float rounding).
 
@@ -22,6 +24,8 @@ its model. It runs inference only: in training or with autograd on it calls the 
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 
@@ -30,6 +34,7 @@ from asa_live.model.fast.attention import fused_asa_
 from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
 from asa_live.model.fast.neurons import spike_inplace_, supports_inplace
 from asa_live.model.fast.pool import max_pool2
+from asa_live.model.fast.sliding import SlidingWorkspace, sliding_asa_
 from asa_live.model.fast.sparse_linear import SparseSpikeLinear
 from asa_live.model.networks import AsaSnn, ForwardOutput, NetState, SpikingConv
 
@@ -62,6 +67,20 @@ def attend(
     return layer.attn(chunks).reshape(y.shape), True
 
 
+def attend_sliding(
+    layer: SpikingConv, y: torch.Tensor, history, space: SlidingWorkspace | None, fused: bool
+) -> tuple[torch.Tensor, object, bool]:
+    """Sliding ASA on currents ``y [N, T, C, H, W]`` with the layer's ``AsaHistory``: in place
+    by ``sliding_asa_`` (sliding.py; CPU, its top-k runs in numpy) for the model's plain
+    ``ASA``, else the model's own ``attn.sliding``. Returns the refined currents, the next
+    history and ownership (both paths give the runner a tensor it may overwrite)."""
+    if fused and type(layer.attn) is ASA and y.is_contiguous() and y.device.type == "cpu":
+        out, history = sliding_asa_(layer.attn, y, history, space)
+        return out, history, True
+    out, history = layer.attn.sliding(y, history)
+    return out, history, True
+
+
 class FastSnn(nn.Module):
     """Inference-only runner over an ``AsaSnn``'s weights (see module docstring).
 
@@ -73,12 +92,19 @@ class FastSnn(nn.Module):
             predictions (ties in the readout), 2 terms none; both beat the float conv here.
         fc_max_density: the fully connected layers gather active rows below this input density
             and run dense above it (decided per call from the measured density).
+        fc_sparse_min_weights: a fully connected layer with fewer weights runs as the model's
+            own dense ``Linear`` (the shipped net's fc1, 2048 x 128, and every fc2: measuring
+            the density costs more there than reading the whole weight).
         int8_min_macs: a conv runs int8 only from this many multiply-adds per window up; below
             it the fixed cost of the quantised call (packing, layout) exceeds the saving (the
             shipped 16/32/32 net: 1-2 M per conv, 0.9x as fast; paper width 17-34 M, 1.4x).
-        fused: chunked ASA and the LIF / PLIF neurons of conv blocks run in place on the conv
-            output (attention.py, neurons.py: the same mask and spikes, fewer passes and no
-            layer-sized allocations); False calls the model's own modules.
+        fused: chunked and sliding ASA and the LIF / PLIF neurons of conv blocks run in place
+            on the conv output (attention.py, sliding.py, neurons.py: the same masks and
+            spikes, fewer passes and no layer-sized allocations); False calls the model's own
+            modules.
+        inplace_min_neurons: a conv block's neuron runs in place only from this many neurons
+            per window up (what it saves is the page faults of large new tensors; below it,
+            the 3-layer nets' blocks, the model's own loop measured 5-20 % faster).
     """
 
     def __init__(
@@ -88,8 +114,10 @@ class FastSnn(nn.Module):
         int8: bool | None = None,
         int8_terms: int = 2,
         fc_max_density: float = 0.25,
+        fc_sparse_min_weights: int = 1_000_000,
         int8_min_macs: float = 5e6,
         fused: bool = True,
+        inplace_min_neurons: int = 262_144,
     ) -> None:
         super().__init__()
         self.model = model
@@ -101,10 +129,15 @@ class FastSnn(nn.Module):
         self.int8_terms = int(int8_terms)
         self.int8_min_macs = float(int8_min_macs)
         self.fc_max_density = float(fc_max_density)
+        self.fc_sparse_min_weights = int(fc_sparse_min_weights)
         self.fused = bool(fused)
+        self.inplace_min_neurons = int(inplace_min_neurons)
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
+        # scratch memory of the sliding ASA layers, per thread (no stream state: every call
+        # overwrites it, so two threads must not share it)
+        self._sliding_spaces: dict[int, list[SlidingWorkspace]] = {}
 
     @property
     def chunk_windows(self) -> int:
@@ -113,9 +146,11 @@ class FastSnn(nn.Module):
     def initial_state(self, batch: int, device=None, dtype=None) -> NetState:
         return self.model.initial_state(batch, device=device, dtype=dtype)
 
-    def _conv(self, i: int):
-        """The conv of block i, rebuilt whenever the folded weights change."""
-        weight, bias, stride = self.model.layers[i].folded_conv()
+    def _conv(self, i: int, layer: SpikingConv | None = None):
+        """The conv of block i (``layer``, when the caller has it), rebuilt whenever the
+        folded weights change."""
+        layer = self.model.layers[i] if layer is None else layer
+        weight, bias, stride = layer.folded_conv()
         cached = self._convs.get(i)
         if cached is None or cached[0] is not weight:
             use_int8 = (
@@ -131,6 +166,17 @@ class FastSnn(nn.Module):
             self._convs[i] = (weight, conv)
         return self._convs[i][1]
 
+    def _spaces(self) -> list[SlidingWorkspace]:
+        """This thread's sliding ASA workspaces, one per conv block."""
+        key = threading.get_ident()
+        spaces = self._sliding_spaces.get(key)
+        if spaces is None:
+            if len(self._sliding_spaces) >= 8:  # threads come and go: forget the old ones'
+                self._sliding_spaces.clear()
+            spaces = [SlidingWorkspace() for _ in range(self._n_conv)]
+            self._sliding_spaces[key] = spaces
+        return spaces
+
     def int8_layers(self) -> tuple[int, ...]:
         """Indices of the conv blocks that run int8 (empty when none is large enough)."""
         return tuple(i for i in range(self._n_conv) if isinstance(self._conv(i), Int8SpikeConv))
@@ -139,8 +185,8 @@ class FastSnn(nn.Module):
         h, w = self.model._state_shapes[i][1:]
         return float(weight.numel() * h * w)
 
-    def _linear(self, i: int) -> SparseSpikeLinear:
-        fc = self.model.layers[i].fc
+    def _linear(self, i: int, layer: nn.Module | None = None) -> SparseSpikeLinear:
+        fc = (self.model.layers[i] if layer is None else layer).fc
         key = tuple((p._version, p.data_ptr()) for p in (fc.weight, fc.bias))
         cached = self._linears.get(i)
         if cached is None or cached[0] != key:
@@ -158,11 +204,14 @@ class FastSnn(nn.Module):
             state = model.initial_state(n, device=x.device, dtype=x.dtype)
         membranes: list[torch.Tensor] = []
         counts: list[torch.Tensor] = []
+        histories = list(state.asa_history) if state.asa_history is not None else None
+        layers = list(model.layers)  # one call; indexing an nn.ModuleList costs more than a list
+        spaces = self._spaces() if histories is not None else None
         h = x
         for i in range(self._n_conv):
-            layer = model.layers[i]
+            layer = layers[i]
             y = h.reshape(n * t, *h.shape[2:])
-            conv = self._conv(i)
+            conv = self._conv(i, layer)
             if isinstance(conv, Int8SpikeConv):
                 y = y.to(torch.uint8)  # before the pool: a quarter of the bytes to scan
             if layer.pre_pool is not None:
@@ -170,9 +219,15 @@ class FastSnn(nn.Module):
             # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
             # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
             cur = conv(y).contiguous()
-            cur, owned = attend(layer, cur.reshape(n, t, *cur.shape[1:]), model.config.chunk_windows,
-                                self.fused)  # fmt: skip
-            if owned and self.fused and supports_inplace(layer.neuron):
+            cur = cur.reshape(n, t, *cur.shape[1:])
+            if histories is not None and histories[i] is not None:  # sliding ASA
+                cur, histories[i], owned = attend_sliding(
+                    layer, cur, histories[i], spaces[i], self.fused
+                )
+            else:
+                cur, owned = attend(layer, cur, model.config.chunk_windows, self.fused)
+            inplace = self.fused and model.layer_neurons[i] >= self.inplace_min_neurons
+            if owned and inplace and supports_inplace(layer.neuron):
                 h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i])
             else:
                 h, mem = layer.neuron(cur, state.membranes[i])
@@ -184,9 +239,14 @@ class FastSnn(nn.Module):
             h = max_pool2(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
         else:
             h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
-        for i in range(self._n_conv, len(model.layers)):
-            cur = self._linear(i)(h)
-            h, mem = model.layers[i].neuron(cur, state.membranes[i])
+        for i in range(self._n_conv, len(layers)):
+            fc = layers[i].fc
+            if fc.weight.numel() < self.fc_sparse_min_weights:
+                # the model's own dense layer (bool / uint8 spikes as floats: the same values)
+                cur = fc(h if h.dtype == fc.weight.dtype else h.to(fc.weight.dtype))
+            else:
+                cur = self._linear(i, layers[i])(h)
+            h, mem = layers[i].neuron(cur, state.membranes[i])
             membranes.append(mem)
             counts.append(h.sum(-1))
         out = h
@@ -194,6 +254,10 @@ class FastSnn(nn.Module):
             out = h.reshape(n, t, model.config.num_classes, model.config.voting).mean(-1)
         return ForwardOutput(
             output_spikes=out,
-            state=NetState(tuple(membranes), state.dropout_masks),
+            state=NetState(
+                tuple(membranes),
+                state.dropout_masks,
+                tuple(histories) if histories is not None else None,
+            ),
             layer_spikes=torch.stack(counts, -1),
         )
