@@ -14,7 +14,9 @@ asa_live/train/init.py); the "none" row has no ASA weights to take, so it starts
 Columns: per-window accuracy after the onset grace, median / p90 onset latency, NASFR on the
 paper's clips and on the streams, each NASFR over the "none" row's, and ms per window at batch 1
 (benchmarks/bench_model.py's ``ms_per_window``, all rows interleaved in one run: one window per
-call for K = 1 and sliding, a whole chunk per call amortised for chunked K).
+call for K = 1 and sliding, a whole chunk per call amortised for chunked K), each row run by
+``--backend`` (default auto: what ``asa-live`` runs it with, e.g. the fast backend's fused
+sliding step for sliding ASA; ``eager`` times the training reference).
 
 Rows run one after another, or ``--jobs 2`` at a time (each with ``--threads`` torch threads).
 Resumable: a row whose run folder holds ``summary.json`` is done and skipped, an interrupted one
@@ -43,6 +45,7 @@ from pathlib import Path
 import torch
 
 from asa_live.model import load_checkpoint
+from asa_live.model.fast import BACKENDS, DEFAULT_BACKEND, make_runner
 from asa_live.train.trainer import STATE_FILE
 
 SEGMENT_WINDOWS = 24
@@ -187,7 +190,10 @@ def _bench_model():
 
 def ms_per_window(paths: dict[str, Path], args: argparse.Namespace) -> dict[str, float]:
     """bench_model's median ms per window of the trained checkpoints, in one interleaved run."""
-    models = {label: load_checkpoint(path).model for label, path in paths.items()}
+    models = {
+        label: make_runner(load_checkpoint(path).model, args.backend)
+        for label, path in paths.items()
+    }
     torch.set_num_threads(args.bench_threads)
     return _bench_model().ms_per_window(models, args.bench_budget_s, args.bench_rounds, args.clock)
 
@@ -270,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="cpu",
                         help="ms/window: wall time or this thread's CPU time")  # fmt: skip
     parser.add_argument("--bench-threads", type=int, default=1, help="torch threads, timing")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help="ms/window: the inference backend (default: auto, as asa-live)")  # fmt: skip
     parser.add_argument("--bench-budget-s", type=float, default=20.0, help="timing seconds")
     parser.add_argument("--bench-rounds", type=int, default=5)
     parser.add_argument("--skip-train", action="store_true", help="evaluate existing runs")

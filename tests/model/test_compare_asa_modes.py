@@ -178,3 +178,30 @@ def test_a_tiny_comparison_runs_end_to_end_and_resumes(compare, tmp_path, capsys
     assert compare.main(argv) == 0  # again: nothing to train or evaluate
     out = capsys.readouterr().out
     assert out.count("done already") == 1 and "evaluation: up to date" in out
+
+
+@pytest.mark.parametrize(("backend", "runner"), [("auto", "FastSnn"), ("eager", "AsaSnn")])
+def test_ms_per_window_times_each_row_as_asa_live_runs_it(compare, tmp_path, backend, runner):
+    """A sliding row is timed through the backend's runner: auto (asa-live's default) gives the
+    fast backend's fused sliding step, eager the training reference."""
+    torch.manual_seed(0)
+    config = ModelConfig(num_classes=11, channels=(4, 8, 8), hidden=16, input_size=(32, 32),
+                         asa_mode="sliding", asa_window=4)  # fmt: skip
+    path = tmp_path / "s4.safetensors"
+    save_checkpoint(path, build_model(config), BinningConfig(), [f"g{i}" for i in range(11)], {})
+    seen = {}
+
+    class Bench:
+        @staticmethod
+        def ms_per_window(models, budget_s, rounds, clock):
+            seen.update({label: type(m).__name__ for label, m in models.items()})
+            return {label: 1.0 for label in models}
+
+    args = compare.build_parser().parse_args(["--backend", backend, "--bench-threads", "1"])
+    original = compare._bench_model
+    compare._bench_model = lambda: Bench
+    try:
+        assert compare.ms_per_window({"sliding K=4": path}, args) == {"sliding K=4": 1.0}
+    finally:
+        compare._bench_model = original
+    assert seen == {"sliding K=4": runner}
