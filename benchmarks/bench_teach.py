@@ -55,7 +55,7 @@ TRAIN_SEED, TEST_SEED = 300_000, 390_000
 #: One synthetic swipe (asa_live/synth/swipes.py): raise, stroke at the slowest speed (0.8),
 #: drop = 0.875 s, rounded up to 900 ms. The generator repeats the cycle after a rest of
 #: 0.3-0.7 s, so a longer take ends in a still hand that is labelled as the swipe: at 1500 ms
-#: 40 % of the scored windows held no motion of the gesture (docs/teach.md, "What to expect").
+#: the last 0.6-0.7 s of the 1.2 s scored after onset (docs/teach.md, "What to expect").
 SWIPE_TAKE_MS = int(np.ceil((RAISE_S + STROKE_S / 0.8 + DROP_S) * 10.0)) * 100
 #: The 11 DVS128-Gesture classes repeat their motion for as long as they are labelled.
 GESTURE_TAKE_MS = 2000
