@@ -366,9 +366,10 @@ RECIPES["finetune"] = RECIPES["streaming"].replace(
     # The user's takes are all the data of their classes: fit the "no gesture" decision on
     # the held-out ones (few takes see far more idle time than gestures; see autocal).
     calibrate=True,
-    # Half the items augmented: on 5 takes of the 4 swipes (bench_teach.py) all items
-    # augmented gave 17 % per-window accuracy on held-out users, none 0.1 % (it learnt the
-    # takes by heart and said "no gesture" to new users), half 48 %.
+    # Half the items augmented: on 5 takes of the 4 swipes (bench_teach.py, 1.5 s takes) all
+    # items augmented gave 17 % per-window accuracy on held-out users, none 0.1 % (it learnt the
+    # takes by heart and said "no gesture" to new users), half 48 %. Mirror and polarity
+    # inversion stay (AugmentConfig defaults): turning either off did not help (docs/teach.md).
     augment=True,
     augment_fraction=0.5,
     no_gesture=True,
