@@ -98,6 +98,18 @@ class AsaRing:
     def room(self) -> int:
         return self.buffer.shape[1] - self.end
 
+    @staticmethod
+    def usable(ring: AsaRing | None, past: torch.Tensor, windows: int) -> bool:
+        """Whether ``ring`` may take ``windows`` more windows behind the history ``past``
+        (else the caller makes a new ring): it has room, ``past`` is its newest tail, and an
+        inference-mode buffer is written only in inference mode."""
+        return (
+            ring is not None
+            and ring.room() >= windows
+            and ring.holds(past)
+            and not (ring.buffer.is_inference() and not torch.is_inference_mode_enabled())
+        )
+
 
 class AsaHistory(NamedTuple):
     """What a sliding ASA layer remembers of the K - 1 windows before the next one.
@@ -316,11 +328,6 @@ class ASA(nn.Module):
         if k1 == 0 or torch.is_grad_enabled():
             return torch.cat([past, x], 1), None
         ring = history.ring
-        if (
-            ring is None
-            or ring.room() < x.shape[1]
-            or not ring.holds(past)
-            or (ring.buffer.is_inference() and not torch.is_inference_mode_enabled())
-        ):
+        if not AsaRing.usable(ring, past, x.shape[1]):
             ring = AsaRing(past, x.shape[1])
         return ring.append(x, k1), ring

@@ -226,12 +226,7 @@ def _extend(
     if k1 == 0:
         return torch.cat([past, x], 1), None
     ring = history.ring
-    if (
-        ring is None
-        or ring.room() < x.shape[1]
-        or not ring.holds(past)
-        or (ring.buffer.is_inference() and not torch.is_inference_mode_enabled())
-    ):
+    if not AsaRing.usable(ring, past, x.shape[1]):
         ring = space.ring(past, x.shape[1])
     return ring.append(x, k1), ring
 
