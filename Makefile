@@ -39,7 +39,9 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check asa_live tests benchmarks
 	$(VENV)/bin/ruff format --check asa_live tests benchmarks
 
+# the SpikingJelly peer: --no-deps, or pip swaps torch for a 5 GB CUDA build
 bench: $(VENV)/.installed-dev
+	$(PIP) install -q --no-deps spikingjelly==2.0.0
 	$(VENV)/bin/python benchmarks/run_all.py
 
 clean:

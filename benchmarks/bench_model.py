@@ -425,6 +425,9 @@ def backends(args: argparse.Namespace) -> list[dict]:
              ("3layer", "shipped", 60), ("5layer", "paper", 1), ("5layer", "paper", 20)]  # fmt: skip
     cases = [c for c in cases if c[0] in args.arch]
     have_sj = _spikingjelly() is not None
+    if not have_sj:
+        print("spikingjelly is not installed: the peer column is skipped (make bench installs "
+              "it, or see benchmarks/README.md)", file=sys.stderr)  # fmt: skip
     rows, cache = [], {}
     clock = time.thread_time if args.clock in ("cpu", "thread") else time.perf_counter
     if args.clock in ("cpu", "thread") and args.threads != 1:
