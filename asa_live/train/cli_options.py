@@ -53,6 +53,16 @@ on_off.__name__ = "on/off"
 _ON_OFF_FIELDS = frozenset({"no_gesture", "augment"})
 
 
+def _rate_or_auto(text: str) -> float | None:
+    """``auto`` (None: the recipe decides by the network) or a rate in [0, 1)."""
+    if text.strip().lower() == "auto":
+        return None
+    return float_in(0.0, 1.0, high_open=True)(text)
+
+
+_rate_or_auto.__name__ = "auto or a number"
+
+
 def _choices(*values: str) -> dict[str, Any]:
     return {"choices": list(values)}
 
@@ -143,6 +153,9 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "lr_min": ({"type": float_in(0.0, 10.0)}, "final learning rate of the cosine schedule"),
     "head_lr_scale": ({"type": float_in(0.0, 1e4, low_open=True)},
                       "the output layer's learning rate is --lr times this"),
+    "rate_init": ({"type": _rate_or_auto}, "fresh networks: scale each silent fully connected "
+                  "layer until it fires at this rate per window on the first batch (0 = off; "
+                  "auto = 0.05 for 5layer, off for 3layer)"),
     "schedule": (_choices("cosine", "constant"), "learning-rate schedule over the epochs"),
     "grad_clip": ({"type": float_in(0.0, 1e9)}, "gradient-norm clip (0 = none)"),
     "seed": ({"type": int_in(0, 2**32 - 1)}, "seed of every random draw of the run"),
@@ -178,6 +191,8 @@ _MODEL_FIELDS = frozenset({"channels", "hidden", "dropout", "reduction", "lam", 
 def _show_field(name: str, value: Any) -> str:
     if name in _ON_OFF_FIELDS:
         return "on" if value else "off"
+    if value is None and name == "rate_init":
+        return "auto"
     if value is None and name not in _MODEL_FIELDS:
         return "none"
     return _show(value)

@@ -138,6 +138,10 @@ class TrainConfig:
     #: The output layer's learning rate is ``lr * head_lr_scale`` (fine-tuning: a fresh
     #: output layer learns fast while the trained features below move slowly).
     head_lr_scale: float = 1.0
+    #: Fresh networks only: scale each silent fully connected layer until it fires at this
+    #: rate on the first training batch (rate_init.py). None = auto: 0.05 for the 5-layer net
+    #: (its FC layers are silent at init on 15 ms windows), off for the 3-layer; 0 = off.
+    rate_init: float | None = None
     #: "cosine" (to lr_min over all epochs) or "constant".
     schedule: str = "cosine"
     grad_clip: float = 0.0
@@ -166,6 +170,13 @@ class TrainConfig:
     progress: bool = True
 
     # ------------------------------------------------------------------------------------
+    @property
+    def rate_init_target(self) -> float:
+        """The rate_init target this run uses (0 = off), with "auto" resolved."""
+        if self.rate_init is not None:
+            return self.rate_init
+        return 0.05 if self.arch == "5layer" else 0.0
+
     def __post_init__(self) -> None:
         checks = [
             (self.data in ("synthetic", "ibm", "tonic", "folder"),
@@ -189,6 +200,8 @@ class TrainConfig:
             (self.no_gesture_grace_ms >= 0, "no_gesture_grace_ms must be >= 0"),
             (0 < self.background_weight <= 1, "background_weight must be in (0, 1]"),
             (self.head_lr_scale > 0, "head_lr_scale must be positive"),
+            (self.rate_init is None or 0.0 <= self.rate_init < 1.0,
+             "rate_init must be in [0, 1)"),
             (0.0 <= self.augment_fraction <= 1.0, "augment_fraction must be in [0, 1]"),
         ]  # fmt: skip
         for ok, message in checks:

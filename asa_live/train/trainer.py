@@ -44,6 +44,8 @@ from asa_live.train.evaluation import paper_protocol
 from asa_live.train.init import init_network
 from asa_live.train.loop import ChunkRunner, EpochStats, train_one_epoch, unwrap
 from asa_live.train.plots import plot_layer_rates, plot_training_curves
+from asa_live.train.rate_init import describe as describe_rate_init
+from asa_live.train.rate_init import rate_init
 from asa_live.train.recipes import TrainConfig
 from asa_live.train.resume import Position, get_rng_states, set_rng_states
 from asa_live.train.run_data import load_run_data
@@ -198,6 +200,8 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
         if dist_info.is_main:
             log.info("%s", message)
     readout = dataclasses.replace(readout, background=data.background is not None)
+    if not cfg.init and not resume and cfg.rate_init_target > 0:
+        _start_firing(net, data.dataset, cfg, dist_info)
     net = net.to(device)
     optimizer = torch.optim.Adam(_param_groups(net, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "cosine":
@@ -215,6 +219,16 @@ def _build(cfg: TrainConfig, dist_info: ddp.DistInfo, stop: StopRequest, resume:
         logger=RunLogger(out_dir, dist_info.is_main, cfg.tensorboard), stop=stop,
         class_names=data.class_names, readout=readout,
     )  # fmt: skip
+
+
+def _start_firing(net: torch.nn.Module, dataset: Dataset, cfg: TrainConfig, dist_info) -> None:
+    """rate_init on the run's first training batch (every rank the same: seeded order)."""
+    loader, _ = epoch_loader(dataset, cfg, ddp.DistInfo(), 0)
+    x = next(iter(loader))[0]
+    net.train()
+    report = rate_init(net, x, cfg.rate_init_target)
+    if dist_info.is_main:
+        log.info("%s", describe_rate_init(report, cfg.rate_init_target))
 
 
 # ------------------------------------------------------------------------------------------
