@@ -14,6 +14,9 @@ too small to leave it (measured: a 16-channel 5-layer run stayed there for a who
 does the 128-channel net on these windows). The paper's net trains because its frames integrate
 hundreds of milliseconds. This is LSUV (Mishkin & Matas, ICLR 2016) with the firing rate in
 place of the variance. Conv blocks and layers that already fire are left as they are.
+(``model.fast.rates.tune_firing_rates`` differs on purpose: it gives benchmark nets realistic
+rates in eval mode by rewriting every layer's BatchNorm statistics and biases, which a training
+run must not inherit.)
 """
 
 from __future__ import annotations
