@@ -32,6 +32,7 @@ from torch import nn
 from asa_live.model.asa import ASA
 from asa_live.model.fast.attention import fused_asa_
 from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
+from asa_live.model.fast.layout import to_nchw
 from asa_live.model.fast.neurons import spike_inplace_, supports_inplace
 from asa_live.model.fast.pool import max_pool2
 from asa_live.model.fast.scratch import Scratch
@@ -236,7 +237,7 @@ class FastSnn(nn.Module):
                 y = max_pool2(y)  # max of {0, 1} stays in {0, 1}
             # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
             # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
-            cur = conv(y).contiguous()
+            cur = to_nchw(conv(y))
             cur = cur.reshape(n, t, *cur.shape[1:])
             if histories is not None and histories[i] is not None:  # sliding ASA
                 cur, histories[i], owned = attend_sliding(
