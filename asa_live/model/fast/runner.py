@@ -120,9 +120,11 @@ class FastSnn(nn.Module):
             on the conv output (attention.py, sliding.py, neurons.py: the same masks and
             spikes, fewer passes and no layer-sized allocations); False calls the model's own
             modules.
-        inplace_min_neurons: a conv block's neuron runs in place only from this many neurons
-            per window up (what it saves is the page faults of large new tensors; below it,
-            the 3-layer nets' blocks, the model's own loop measured 5-20 % faster).
+        inplace_min_neurons: a conv block's neuron runs in place from this many neurons per
+            window up (what it saves is the page faults of large new tensors; below it, the
+            3-layer nets' blocks, the model's own loop measured 5-20 % faster), and in every
+            block after one that did (the 5-layer net's small blocks: no float spikes and no
+            conversion back to uint8 for the next int8 conv).
     """
 
     def __init__(
@@ -247,7 +249,12 @@ class FastSnn(nn.Module):
                 cur, owned = attend(
                     layer, cur, model.config.chunk_windows, self.fused, spaces[i][1]
                 )
-            inplace = self.fused and model.layer_neurons[i] >= self.inplace_min_neurons
+            # in place from inplace_min_neurons up, and after a block that ran in place: its
+            # spikes are bool already (the model's loop would make float spikes, and the next
+            # int8 conv turn them back into uint8)
+            chained = h.dtype == torch.uint8 and i > 0
+            large = model.layer_neurons[i] >= self.inplace_min_neurons
+            inplace = self.fused and (large or chained)
             if owned and inplace and supports_inplace(layer.neuron):
                 h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i], spaces[i][1])
             else:
