@@ -10,6 +10,7 @@ from asa_live.model import ModelConfig, build_model
 from asa_live.model.asa import ASA
 from asa_live.model.fast import FastSnn
 from asa_live.model.fast.attention import fused_asa_
+from asa_live.model.fast.layout import to_channels_last, to_nchw
 from asa_live.model.fast.neurons import below, spike_inplace_, supports_inplace
 from asa_live.model.fast.pool import max_pool2
 from asa_live.model.fast.rates import tune_firing_rates
@@ -222,3 +223,21 @@ def test_fused_runner_equals_unfused(arch, attention, k) -> None:
     for a, b in zip(got.state.membranes, eager.state.membranes, strict=True):
         assert a.shape == b.shape and a.is_contiguous()
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize(("b", "c", "size"), [(1, 8, 64), (3, 4, 64), (2, 5, 8)])
+def test_layout_changes_copy_values_exactly(dtype, b: int, c: int, size: int) -> None:
+    """Both paths (per-sample 2-D transposes from 64 x 64 up, the 4-D copy below) give the
+    same values in the asked layout; a tensor already in it comes back as it is."""
+    torch.manual_seed(14)
+    x = (torch.randn(b, c, size, size) * 3).to(dtype)
+    cl = to_channels_last(x)
+    assert cl.is_contiguous(memory_format=torch.channels_last) and torch.equal(cl, x)
+    assert to_channels_last(cl) is cl
+    back = to_nchw(cl)
+    assert back.is_contiguous() and torch.equal(back, x)
+    assert to_nchw(back) is back
+    strided = x[..., ::2]  # neither layout: the plain copy
+    assert torch.equal(to_channels_last(strided), strided)
+    assert to_nchw(strided).is_contiguous() and torch.equal(to_nchw(strided), strided)
