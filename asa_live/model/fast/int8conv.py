@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from asa_live.model.fast.layout import to_channels_last
+
 
 def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``weight [O, C, kh, kw]`` float -> ``(int8 weight, float32 scale [O])`` (symmetric)."""
@@ -79,7 +81,7 @@ class Int8SpikeConv:
         )
 
     def __call__(self, spikes: torch.Tensor) -> torch.Tensor:
-        x = spikes.contiguous(memory_format=torch.channels_last)
+        x = to_channels_last(spikes)  # oneDNN's layout (layout.py: a fast transpose)
         y = torch.ops.onednn.qconv2d_pointwise(
             x, 1.0, 0, self._packed_for(tuple(x.shape)), self.scale, self.zero_points, self.bias,
             self.stride, [1, 1], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "",

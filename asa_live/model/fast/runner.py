@@ -32,15 +32,21 @@ from torch import nn
 from asa_live.model.asa import ASA
 from asa_live.model.fast.attention import fused_asa_
 from asa_live.model.fast.int8conv import FloatConv, Int8SpikeConv, int8_conv_available
+from asa_live.model.fast.layout import to_nchw
 from asa_live.model.fast.neurons import spike_inplace_, supports_inplace
 from asa_live.model.fast.pool import max_pool2
+from asa_live.model.fast.scratch import Scratch
 from asa_live.model.fast.sliding import SlidingWorkspace, sliding_asa_
 from asa_live.model.fast.sparse_linear import SparseSpikeLinear
 from asa_live.model.networks import AsaSnn, ForwardOutput, NetState, SpikingConv
 
 
 def attend(
-    layer: SpikingConv, y: torch.Tensor, chunk_windows: int, fused: bool = True
+    layer: SpikingConv,
+    y: torch.Tensor,
+    chunk_windows: int,
+    fused: bool = True,
+    scratch: Scratch | None = None,
 ) -> tuple[torch.Tensor, bool]:
     """Apply the layer's own ASA to currents ``y [N, T, C, H, W]``, chunk by chunk.
 
@@ -48,7 +54,8 @@ def attend(
     itself, so the neuron may overwrite them). Uses ``layer.attend(y, k)`` when the model
     provides one (so a new attention mode needs no change here); otherwise mirrors
     ``SpikingConv.currents``: each chunk of K windows is one ASA sample, refined in place by
-    ``fused_asa_`` (attention.py) when the module is the model's plain ``ASA``.
+    ``fused_asa_`` (attention.py) when the module is the model's plain ``ASA`` (its buffers
+    from ``scratch``).
     """
     hook = getattr(layer, "attend", None)
     if hook is not None:
@@ -63,7 +70,7 @@ def attend(
         )
     chunks = y.reshape(n * (t // k), k, *y.shape[2:])
     if fused and type(layer.attn) is ASA and y.is_contiguous():
-        return fused_asa_(layer.attn, chunks).reshape(y.shape), True
+        return fused_asa_(layer.attn, chunks, scratch).reshape(y.shape), True
     return layer.attn(chunks).reshape(y.shape), True
 
 
@@ -79,6 +86,17 @@ def attend_sliding(
         return out, history, True
     out, history = layer.attn.sliding(y, history)
     return out, history, True
+
+
+def spike_counts(spikes: torch.Tensor) -> torch.Tensor:
+    """``spikes [N, T, F]`` uint8 in {0, 1} -> int64 counts ``[N, T]``. A sum with a dtype
+    converts every spike first (the 5-layer net's first block: 8 MB written per window as
+    float); ``count_nonzero`` over a whole row reads the bytes only, so rows go one by one
+    when there are few (a call's windows), and as an int32 sum otherwise."""
+    rows = spikes.reshape(-1, spikes.shape[-1])
+    if rows.shape[0] > 64:
+        return spikes.sum(-1, dtype=torch.int32).to(torch.int64)
+    return torch.stack([torch.count_nonzero(r) for r in rows.unbind(0)]).view(spikes.shape[:2])
 
 
 class FastSnn(nn.Module):
@@ -102,9 +120,11 @@ class FastSnn(nn.Module):
             on the conv output (attention.py, sliding.py, neurons.py: the same masks and
             spikes, fewer passes and no layer-sized allocations); False calls the model's own
             modules.
-        inplace_min_neurons: a conv block's neuron runs in place only from this many neurons
-            per window up (what it saves is the page faults of large new tensors; below it,
-            the 3-layer nets' blocks, the model's own loop measured 5-20 % faster).
+        inplace_min_neurons: a conv block's neuron runs in place from this many neurons per
+            window up (what it saves is the page faults of large new tensors; below it, the
+            3-layer nets' blocks, the model's own loop measured 5-20 % faster), and in every
+            block after one that did (the 5-layer net's small blocks: no float spikes and no
+            conversion back to uint8 for the next int8 conv).
     """
 
     def __init__(
@@ -135,9 +155,10 @@ class FastSnn(nn.Module):
         self._n_conv = len(model.config.channels)
         self._convs: dict[int, tuple[torch.Tensor, object]] = {}
         self._linears: dict[int, tuple[tuple, SparseSpikeLinear]] = {}
-        # scratch memory of the sliding ASA layers, per thread (no stream state: every call
-        # overwrites it, so two threads must not share it)
-        self._sliding_spaces: dict[int, list[SlidingWorkspace]] = {}
+        # scratch memory per conv block and thread: the sliding ASA's workspace and the
+        # fused ops' buffers (no stream state: every call overwrites it, so two threads must
+        # not share it)
+        self._scratch: dict[int, list[tuple[SlidingWorkspace, Scratch]]] = {}
 
     @property
     def chunk_windows(self) -> int:
@@ -166,15 +187,15 @@ class FastSnn(nn.Module):
             self._convs[i] = (weight, conv)
         return self._convs[i][1]
 
-    def _spaces(self) -> list[SlidingWorkspace]:
-        """This thread's sliding ASA workspaces, one per conv block."""
+    def _spaces(self) -> list[tuple[SlidingWorkspace, Scratch]]:
+        """This thread's sliding ASA workspaces and scratch buffers, one per conv block."""
         key = threading.get_ident()
-        spaces = self._sliding_spaces.get(key)
+        spaces = self._scratch.get(key)
         if spaces is None:
-            if len(self._sliding_spaces) >= 8:  # threads come and go: forget the old ones'
-                self._sliding_spaces.clear()
-            spaces = [SlidingWorkspace() for _ in range(self._n_conv)]
-            self._sliding_spaces[key] = spaces
+            if len(self._scratch) >= 8:  # threads come and go: forget the old ones'
+                self._scratch.clear()
+            spaces = [(SlidingWorkspace(), Scratch()) for _ in range(self._n_conv)]
+            self._scratch[key] = spaces
         return spaces
 
     def int8_layers(self) -> tuple[int, ...]:
@@ -206,7 +227,7 @@ class FastSnn(nn.Module):
         counts: list[torch.Tensor] = []
         histories = list(state.asa_history) if state.asa_history is not None else None
         layers = list(model.layers)  # one call; indexing an nn.ModuleList costs more than a list
-        spaces = self._spaces() if histories is not None else None
+        spaces = self._spaces()
         h = x
         for i in range(self._n_conv):
             layer = layers[i]
@@ -218,23 +239,32 @@ class FastSnn(nn.Module):
                 y = max_pool2(y)  # max of {0, 1} stays in {0, 1}
             # NCHW for ASA and the neuron: their reductions and in-place loop over an NHWC
             # tensor cost more than this copy (5-layer net: 73 -> 58 ms per window, 1 thread)
-            cur = conv(y).contiguous()
+            cur = to_nchw(conv(y))
             cur = cur.reshape(n, t, *cur.shape[1:])
             if histories is not None and histories[i] is not None:  # sliding ASA
                 cur, histories[i], owned = attend_sliding(
-                    layer, cur, histories[i], spaces[i], self.fused
+                    layer, cur, histories[i], spaces[i][0], self.fused
                 )
             else:
-                cur, owned = attend(layer, cur, model.config.chunk_windows, self.fused)
-            inplace = self.fused and model.layer_neurons[i] >= self.inplace_min_neurons
+                cur, owned = attend(
+                    layer, cur, model.config.chunk_windows, self.fused, spaces[i][1]
+                )
+            # in place from inplace_min_neurons up, and after a block that ran in place: its
+            # spikes are bool already (the model's loop would make float spikes, and the next
+            # int8 conv turn them back into uint8)
+            chained = h.dtype == torch.uint8 and i > 0
+            large = model.layer_neurons[i] >= self.inplace_min_neurons
+            inplace = self.fused and (large or chained)
             if owned and inplace and supports_inplace(layer.neuron):
-                h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i])
+                h, mem = spike_inplace_(layer.neuron, cur, state.membranes[i], spaces[i][1])
             else:
                 h, mem = layer.neuron(cur, state.membranes[i])
             membranes.append(mem)
-            counts.append(h.sum(dim=(2, 3, 4), dtype=cur.dtype))
             if h.dtype == torch.bool:
                 h = h.view(torch.uint8)  # the next conv's int8 input, no copy
+                counts.append(spike_counts(h.view(n, t, -1)).to(cur.dtype))
+            else:
+                counts.append(h.sum(dim=(2, 3, 4), dtype=cur.dtype))
         if model.head_pool is not None:
             h = max_pool2(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
         else:
