@@ -76,6 +76,10 @@ class TrainConfig:
     augment: bool = False
     #: Share of the training items that are augmented (the rest stay as recorded).
     augment_fraction: float = 1.0
+    #: Probability that an augmented item has ON and OFF swapped (AugmentConfig's
+    #: p_invert_polarity): an edge's sign is the clothes' contrast against the wall, not the
+    #: gesture - unless one user teaches the model in their own clothes (finetune recipe).
+    augment_invert_polarity: float = 0.5
     background: str | None = None
     #: Use at most this many training items (0 = all); handy for smoke runs.
     max_train_items: int = 0
@@ -203,6 +207,8 @@ class TrainConfig:
             (self.rate_init is None or 0.0 <= self.rate_init < 1.0,
              "rate_init must be in [0, 1)"),
             (0.0 <= self.augment_fraction <= 1.0, "augment_fraction must be in [0, 1]"),
+            (0.0 <= self.augment_invert_polarity <= 1.0,
+             "augment_invert_polarity must be in [0, 1]"),
         ]  # fmt: skip
         for ok, message in checks:
             if not ok:
