@@ -126,7 +126,8 @@ def make_folder(root: Path, names, takes, tests, condition=None, gesture_ms=SWIP
     return train, test
 
 
-def user_session(names, seed, takes, gesture_ms=SWIPE_TAKE_MS, test_rounds=TEST_ROUNDS):
+def user_session(names, seed, takes, gesture_ms=SWIPE_TAKE_MS, test_rounds=TEST_ROUNDS,
+                 gap_us=GAP_US):  # fmt: skip
     """One user's session (one generate_recording call: one body, clothes, wall and camera):
     ``takes + test_rounds`` rounds, each holding every class once in a shuffled order.
 
@@ -137,7 +138,7 @@ def user_session(names, seed, takes, gesture_ms=SWIPE_TAKE_MS, test_rounds=TEST_
     order = np.concatenate([rng.permutation(len(names)) for _ in range(takes + test_rounds)])
     ids = [SYNTH_CLASSES.index(names[i]) for i in order]
     events, labels = generate_recording(
-        ids, seed, gesture_duration_us=gesture_ms * 1000, gap_us=GAP_US, randomize=0
+        ids, seed, gesture_duration_us=gesture_ms * 1000, gap_us=gap_us, randomize=0
     )
     labels["class_id"] = order
     n = takes * len(names)
@@ -156,10 +157,10 @@ def split_session(events, labels, cut_us: int):
     return (events[head], labels[~late]), (tail_events, tail_labels)
 
 
-def make_user_folders(root: Path, names, seed, takes, gesture_ms=SWIPE_TAKE_MS):
+def make_user_folders(root: Path, names, seed, takes, gesture_ms=SWIPE_TAKE_MS, **session):
     """(training folder: the first ``takes`` rounds, no trial lists; test folder: the last
     rounds; the same test part with ON and OFF swapped) of one user's session."""
-    events, labels, cut_us = user_session(names, seed, takes, gesture_ms)
+    events, labels, cut_us = user_session(names, seed, takes, gesture_ms, **session)
     (train_ev, train_lab), (test_ev, test_lab) = split_session(events, labels, cut_us)
     train = root / "train"
     _write_recording(train, names, f"user{seed}_train", train_ev, train_lab)
