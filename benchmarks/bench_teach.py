@@ -1,28 +1,41 @@
 """Few-shot fine-tuning ("teach"): accuracy against takes per class, and its cost.
 
-Part 1 (new classes): the 4 hand swipes (asa_live.classes.SWIPE_CLASSES), synthetic. Training
-takes come from "users" (generator seeds) 300000.. - one recording per take set, each holding
-every swipe once in a shuffled order with idle gaps, each take labelled over one swipe
-(``--swipe-ms``, default :data:`SWIPE_TAKE_MS`); the test users are seeds 390000.., never
-trained on. For each number of takes per class (1, 3, 5, 10), ``asa-live-train --recipe
-finetune --init <base>`` runs on a recordings folder holding only the training users' sessions
-(no trial lists: fine-tuning holds out a fifth of each class's takes for validation and
-calibrates its "no gesture" decision on them), then ``last.safetensors`` is scored on the test
-users, whose sessions lie in a folder of their own that fine-tuning never reads, with the
+Part 1 (new classes): the 4 hand swipes (asa_live.classes.SWIPE_CLASSES), synthetic, each take
+labelled over one swipe (``--swipe-ms``, default :data:`SWIPE_TAKE_MS`), idle gaps of 900 ms.
+For each number of takes per class (1, 3, 5, 10), ``asa-live-train --recipe finetune --init
+<base>`` runs on a recordings folder without trial lists (fine-tuning holds out a fifth of each
+class's takes for validation and calibrates its "no gesture" decision on them), then
+``last.safetensors`` is scored on a test folder that fine-tuning never reads, with the
 streaming protocol: per-window accuracy after onset (300 ms grace), the checkpoint's readout and
-decision (a "no gesture" window inside a gesture counts as wrong). Each row also prints the
-confusion matrix of those windows (rows: true class; columns: predicted class, then "none").
+decision (a "no gesture" window inside a gesture counts as wrong). Two protocols
+(``--protocol``, default both):
+
+* per-user (the teach use case: a user teaches the model and uses it): each user (seeds
+  ``--user-seed``.., default the test users 390000..; validation users 510000..) is ONE
+  synthetic session - one body, clothes, wall and camera - of ``takes + 3`` rounds, each round
+  every swipe once in a shuffled order, cut in the gap after round ``takes``: the first part
+  (``takes`` takes per class) is the fine-tuning folder, the last 3 rounds the test folder,
+  each file on its own clock. One fine-tune per user; the windows are pooled over the users.
+  The same model is also scored on the test part with ON and OFF swapped (robustness condition
+  polarity_inverted: the user in clothes of the opposite contrast).
+* cross-user (harder: new users): the fine-tuning folder holds training users 300000.. (one
+  recording of every swipe once per take set), the score is on other users 390000...
+
+Each row prints the confusion matrix of the windows after onset (rows: true class; columns:
+predicted class, then "none").
 
 Part 2 (a shifted domain): the 11 DVS128-Gesture classes under a robustness condition
 (asa_live.events.robustness, default scale_0.7), which the base model handles poorly: the base
 model, then the same after fine-tuning on 5 takes per class recorded under that condition.
 
 Fine-tuning time is wall-clock and CPU time of the process (the build machine is shared: wall
-time depends on the load; the CPU seconds do not). Target: 5 takes of 4 classes in <= 5 min on
-the 2-core CPU.
+time depends on the load; the CPU seconds do not; per user in the per-user protocol). Target:
+5 takes of 4 classes in <= 5 min on the 2-core CPU. Recipe options go through ``--extra``.
 
-    .venv/bin/python benchmarks/bench_teach.py          # everything: 5 fine-tunings of ~100 CPU-s
-    .venv/bin/python benchmarks/bench_teach.py --takes 5 --skip-domain
+    .venv/bin/python benchmarks/bench_teach.py          # everything: 17 fine-tunings of ~100 CPU-s
+    .venv/bin/python benchmarks/bench_teach.py --protocol per-user --skip-domain
+    .venv/bin/python benchmarks/bench_teach.py --protocol per-user --skip-domain --takes 5 \
+        --user-seed 510000 --test-users 4 --extra "--augment-invert-polarity 0"   # validation
 """
 
 from __future__ import annotations
