@@ -130,3 +130,10 @@ def test_augment_invert_polarity_is_checked(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "--augment-invert-polarity" in err
         assert "Traceback" not in err
+
+
+def test_only_the_finetune_recipe_turns_polarity_inversion_off():
+    """A user teaches in their own clothes (docs/teach.md); the big-data recipes keep 0.5."""
+    assert get_recipe("finetune").augment_invert_polarity == 0.0
+    for name in ("streaming", "paper-3layer", "paper-5layer"):
+        assert get_recipe(name).augment_invert_polarity == AugmentConfig().p_invert_polarity
