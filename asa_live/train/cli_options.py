@@ -97,6 +97,9 @@ FIELD_OPTIONS: dict[str, tuple[dict[str, Any], str]] = {
                 "training data (mirror, scale, shift, time stretch, polarity, noise, hot pixels)"),
     "augment_fraction": ({"type": float_in(0.0, 1.0)}, "share of the training items that "
                          "are augmented (the rest stay as recorded)"),
+    "augment_invert_polarity": ({"type": float_in(0.0, 1.0), "metavar": "P"}, "probability "
+                                "that an augmented item has ON and OFF swapped (the clothes' "
+                                "contrast against the wall reversed)"),
     "background": ({"metavar": "DIR"}, "folder of real recordings mixed into training samples "
                    "as background (needs --augment on)"),
     "max_train_items": ({"type": int_in(0, _BIG)}, "use at most this many training items "

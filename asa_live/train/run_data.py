@@ -134,7 +134,8 @@ def _make_dataset(
             negatives=[to_sequence(r, data_cfg) for r in negatives], **common,
         )  # fmt: skip
     pool = BackgroundPool.from_dir(cfg.background) if cfg.background else None
-    augmenter = Augmenter(AugmentConfig(), tuple(cfg.sensor_size), names, pool)
+    config = AugmentConfig(p_invert_polarity=cfg.augment_invert_polarity)
+    augmenter = Augmenter(config, tuple(cfg.sensor_size), names, pool)
     return EventStreamDataset(
         load_train_recordings(data_cfg), cfg.stream_windows, data_cfg, augmenter=augmenter,
         augment_fraction=cfg.augment_fraction,

@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
+from asa_live.errors import ConfigError
 from asa_live.events.aedat4 import write_aedat4
 from asa_live.events.augment import AugmentConfig
 from asa_live.events.dtype import make_events
 from asa_live.events.ibm import LABEL_DTYPE, write_labels_csv
+from asa_live.train.cli import main as train_main
 from asa_live.train.ddp import DistInfo
 from asa_live.train.recipes import get_recipe
 from asa_live.train.run_data import load_run_data
@@ -42,7 +45,7 @@ def _events(seed: int) -> np.ndarray:
     return make_events(t[order], x[order], y[order], rng.integers(0, 2, len(t)))
 
 
-def _finetune_dataset(tmp_path, config: AugmentConfig | None = None):
+def _finetune_dataset(tmp_path, config: AugmentConfig | None = None, **changes):
     root = tmp_path / "mine"
     root.mkdir(parents=True)
     (root / "classes.txt").write_text("\n".join(NAMES) + "\n")
@@ -54,7 +57,7 @@ def _finetune_dataset(tmp_path, config: AugmentConfig | None = None):
         data_root=str(root), cache_dir=str(tmp_path / "cache"), holdout_fraction=0.0,
         bptt_chunks=20, segments_per_sample=1, burn_in_windows=0, stream_samples_per_epoch=8,
         augment_fraction=1.0 if config is not None else get_recipe("finetune").augment_fraction,
-    )  # fmt: skip
+    ).replace(**changes)  # fmt: skip
     run = load_run_data(cfg, DistInfo())
     if config is not None:
         run.dataset.augmenter.config = config
@@ -104,3 +107,33 @@ def test_finetune_augmentation_never_flips_vertically(tmp_path):
         assert centre < 16, f"item {i}: swipe_up's events moved to row {centre:.1f}"
         checked += 1
     assert checked >= 1
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_augment_invert_polarity_reaches_the_finetune_augmenter(tmp_path, p):
+    run = _finetune_dataset(tmp_path, augment_invert_polarity=p)
+    assert run.dataset.augmenter.config.p_invert_polarity == p
+    # the rest of the augmentation is the AugmentConfig default
+    assert run.dataset.augmenter.config == dataclasses.replace(AugmentConfig(),
+                                                               p_invert_polarity=p)  # fmt: skip
+
+
+def test_augment_invert_polarity_is_checked(tmp_path, capsys):
+    for bad in (float("nan"), float("inf"), -0.1, 1.5):
+        with pytest.raises(ConfigError, match="augment_invert_polarity must be in"):
+            get_recipe("finetune").replace(augment_invert_polarity=bad)
+    for bad in ("nan", "inf", "1.5", "-1", "half"):
+        with pytest.raises(SystemExit) as exc:
+            train_main(["--recipe", "finetune", "--out-dir", str(tmp_path),
+                        "--augment-invert-polarity", bad])  # fmt: skip
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--augment-invert-polarity" in err
+        assert "Traceback" not in err
+
+
+def test_only_the_finetune_recipe_turns_polarity_inversion_off():
+    """A user teaches in their own clothes (docs/teach.md); the big-data recipes keep 0.5."""
+    assert get_recipe("finetune").augment_invert_polarity == 0.0
+    for name in ("streaming", "paper-3layer", "paper-5layer"):
+        assert get_recipe(name).augment_invert_polarity == AugmentConfig().p_invert_polarity
