@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from asa_live.errors import ConfigError
 from asa_live.events.binning import bin_events
-from asa_live.model import ModelConfig, Readout, StreamingSession, build_model, load_checkpoint
+from asa_live.model import ModelConfig, Readout, build_model, load_checkpoint
 from asa_live.model.fast import (
     FastSnn,
     Int8SpikeConv,
@@ -27,6 +27,8 @@ from asa_live.model.fast import (
 )
 from asa_live.model.fast.rates import tune_firing_rates
 from asa_live.synth.recording import generate_sample
+
+from .parity import assert_session_parity
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 needs_int8 = pytest.mark.skipif(
@@ -159,17 +161,7 @@ def test_chunked_calls_equal_one_call(gestures) -> None:
 def test_shipped_model_session_parity() -> None:
     """The shipped checkpoint in the live session: fast == eager on a held-out recording."""
     ckpt = load_checkpoint(MODELS / "gesture-3layer-asa.safetensors")
-    frames = _gestures()[0].numpy()
-    results = {}
-    for backend in ("eager", "fast"):
-        session = StreamingSession(make_runner(ckpt.model, backend), Readout("mean", windows=60))
-        results[backend] = session.push_many(frames)
-    ref = np.array([r.predicted for r in results["eager"]])
-    got = np.array([r.predicted for r in results["fast"]])
-    assert len(ref) == len(frames) and (ref == got).mean() >= 0.995
-    ref_counts = np.stack([r.layer_spikes for r in results["eager"]]).sum(0)
-    got_counts = np.stack([r.layer_spikes for r in results["fast"]]).sum(0)
-    assert (np.abs(got_counts - ref_counts) <= 0.01 * ref_counts + 1).all()
+    assert_session_parity(ckpt.model, Readout("mean", windows=60), _gestures()[0].numpy())
 
 
 def test_weight_changes_are_picked_up(gestures) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from asa_live.events import bin_events
 from asa_live.model import load_checkpoint
-from asa_live.model.fast import make_runner
-from asa_live.model.session import StreamingSession
 from asa_live.synth import generate_sample
+
+from .parity import assert_session_parity
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gesture-5layer-asa-nogesture.safetensors"
 
@@ -44,18 +44,7 @@ def test_it_is_the_papers_5layer_net_narrowed(ckpt) -> None:
 def test_fast_backend_agrees_with_eager(ckpt) -> None:
     """The parity rule of issue 13 on this checkpoint: >= 99.5 % equal predictions, spike
     counts within 1 % per layer (whichever backend "auto" picks for it)."""
-    frames = _held_out_frames(ckpt)
-    results = {}
-    for backend in ("eager", "fast"):
-        session = StreamingSession(make_runner(ckpt.model, backend), ckpt.readout)
-        results[backend] = session.push_many(frames)
-    ref = np.array([r.predicted for r in results["eager"]])
-    got = np.array([r.predicted for r in results["fast"]])
-    assert len(ref) == len(frames) and (ref == got).mean() >= 0.995
-    ref_counts = np.stack([r.layer_spikes for r in results["eager"]]).sum(0)
-    got_counts = np.stack([r.layer_spikes for r in results["fast"]]).sum(0)
-    assert ref_counts.sum() > 0
-    assert (np.abs(got_counts - ref_counts) <= 0.01 * ref_counts + 1).all()
+    assert_session_parity(ckpt.model, ckpt.readout, _held_out_frames(ckpt))
 
 
 def test_replays_the_demo_recording_headless(capsys, ckpt) -> None:
