@@ -5,6 +5,12 @@ size and mtime of a file; classes, seed and generator source for a synthetic rec
 changing ``window_us`` or ``downsample`` - or editing a recording - can never serve stale frames.
 Frames are stored as their own ``.npy`` and memory-mapped on reading, so a dataset larger than
 RAM works.
+
+The cache never fills its disk: an entry that would leave less than ``min_free_bytes`` free
+(default 2 GiB) is not stored, and a write that fails (disk full, read-only folder) is removed
+again; either way the frames are used from memory for this run, with one warning. Frames are
+large at full resolution (uint16 counts at 128x128: 64 KiB per 15 ms window, about 100 GB for
+the IBM dataset), and a full disk kills every other job on the machine, not only this one.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,9 @@ log = logging.getLogger(__name__)
 #: Bump when the cached array layout changes (part of every cache key).
 CACHE_FORMAT = 1
 
+#: Free space an entry must leave on the cache's disk, or it is not stored.
+MIN_FREE_BYTES = 2 * 1024**3
+
 
 def file_identity(path: str | os.PathLike) -> dict[str, Any]:
     """What makes a file's frames stale: its absolute path, size and modification time."""
@@ -37,15 +47,20 @@ def file_identity(path: str | os.PathLike) -> dict[str, Any]:
 class FrameCache:
     """Binned frames on disk, keyed by a hash of (binning parameters, source identity).
 
-    ``root=None`` disables caching (everything is computed in memory).
+    ``root=None`` disables caching (everything is computed in memory). ``min_free_bytes``: the
+    free space an entry must leave on the disk to be stored (see the module docstring).
     """
 
-    def __init__(self, root: str | os.PathLike | None) -> None:
+    def __init__(
+        self, root: str | os.PathLike | None, min_free_bytes: int = MIN_FREE_BYTES
+    ) -> None:
         self.root = Path(root) if root is not None else None
         if self.root is not None:
             self.root.mkdir(parents=True, exist_ok=True)
+        self.min_free_bytes = int(min_free_bytes)
         self.hits = 0
         self.misses = 0
+        self.not_stored = 0
 
     @staticmethod
     def key(binning: dict[str, Any], source: dict[str, Any]) -> str:
@@ -84,21 +99,49 @@ class FrameCache:
                 log.warning("ignoring unreadable cache entry %s (%s)", path, err)
         self.misses += 1
         arrays = compute()
-        if path is not None:
-            arrays = self._store(path, arrays)
+        if path is None:
+            return arrays
+        reason = self._no_room(arrays)
+        if reason is None:
+            try:
+                return self._store(path, arrays)
+            except OSError as err:
+                reason = f"writing it failed ({err.strerror or err})"
+        self.not_stored += 1
+        if self.not_stored == 1:
+            log.warning(
+                "frame cache: not storing frames in %s: %s; they are used from memory for this "
+                "run (free some space or pass another --cache-dir)", self.root, reason,
+            )  # fmt: skip
         return arrays
+
+    def _no_room(self, arrays: dict[str, np.ndarray]) -> str | None:
+        """Why the entry must not be stored (it would leave too little free space), or None."""
+        need = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+        free = shutil.disk_usage(self.root).free
+        if free - need >= self.min_free_bytes:
+            return None
+        return (
+            f"{need / 2**20:.0f} MiB would leave {max(free - need, 0) / 2**30:.1f} GiB free, "
+            f"under the {self.min_free_bytes / 2**30:.1f} GiB the cache keeps free"
+        )
 
     @staticmethod
     def _store(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         frames_path = path.with_suffix(".npy")
-        tmp = frames_path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, arrays["frames"])
-        os.replace(tmp, frames_path)
-        small = {k: v for k, v in arrays.items() if k != "frames"}
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        with open(tmp, "wb") as f:
-            np.savez(f, **small)
-        os.replace(tmp, path)  # written last: its presence marks a complete entry
+        tmps = [frames_path.with_suffix(f".tmp{os.getpid()}.npy"),
+                path.with_suffix(f".tmp{os.getpid()}.npz")]  # fmt: skip
+        try:
+            np.save(tmps[0], arrays["frames"])
+            os.replace(tmps[0], frames_path)
+            small = {k: v for k, v in arrays.items() if k != "frames"}
+            with open(tmps[1], "wb") as f:
+                np.savez(f, **small)
+            os.replace(tmps[1], path)  # written last: its presence marks a complete entry
+        except OSError:
+            for leftover in (*tmps, frames_path):  # no half entry, no space kept by a failure
+                leftover.unlink(missing_ok=True)
+            raise
         arrays = dict(arrays)
         arrays["frames"] = np.load(frames_path, mmap_mode="r")
         return arrays
