@@ -73,9 +73,8 @@ def real_replay(model: Evaluated, path: str, binning_mode: str) -> dict[str, flo
         events = np.concatenate([adapter(noise(packet) if noise else packet) for packet in source])
     seq = to_sequence(Path(path).name, events, None, model.data)
     (run,) = run_sequences(model.model, [seq])
-    import torch
 
-    scores = model.readout.scores(torch.from_numpy(run["output_spikes"])[None].float())[0]
+    scores = model.readout.stream_scores(run)
     decision = model.readout.decide(scores)
     named = decision.class_id >= 0
     return {

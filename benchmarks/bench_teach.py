@@ -221,7 +221,7 @@ def confusion(ckpt, seqs, runs, grace_ms: float = 300.0) -> list[list[int]]:
     classes = len(ckpt.class_names)
     table = np.zeros((classes, classes + 1), dtype=np.int64)
     for seq, run in zip(seqs, runs, strict=True):
-        scores = ckpt.readout.scores(torch.from_numpy(run["output_spikes"])[None])[0]
+        scores = ckpt.readout.stream_scores(run)
         pred = ckpt.readout.decide(scores).class_id
         skip = int(np.ceil(grace_ms * 1000.0 / seq.window_us))
         for row in seq.segments:

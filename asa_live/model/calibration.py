@@ -14,6 +14,12 @@ with per-window labels (gesture index, or -1 = no gesture). Three things are fit
    monotone in tau (removing a window can split a run), hence "for every tau' >= tau".
 3. no_output_confidence: P(no gesture | the output is silent) on the validation windows,
    (silent and no gesture + 1) / (silent + 2) (Laplace).
+4. confidence maps: the decision's confidence against "its outcome is the label", on the same
+   validation windows, by isotonic regression (pool adjacent violators over 20 equal-count
+   bins; Zadrozny & Elkan, KDD 2002), one map for shown gestures and one for abstentions with
+   output. Why: T calibrates the softmax, but the shown confidence is read after the threshold
+   and the background offset, where it is not calibrated (validation ECE 0.12 for the shipped
+   model). The maps are monotone, so no decision changes.
 
 The validation data must be a split of its own: never the test data, never ../shared/data/real.
 ``calibrate`` returns the calibrated Readout and a JSON record of the fit, which
@@ -31,6 +37,7 @@ import numpy as np
 import torch
 
 from asa_live.classes import NO_GESTURE_ID
+from asa_live.model.metrics import expected_calibration_error
 from asa_live.model.readout import REASON_NONE, Readout
 
 TEMPERATURE_RANGE = (1e-3, 1e2)
@@ -101,7 +108,8 @@ def fit_temperature(
 def shown_gesture_probability(readout: Readout, scores: torch.Tensor) -> np.ndarray:
     """``[...]`` probability of the shown gesture where the readout at threshold 0 shows one,
     else -inf (a window the threshold can never turn into a false alarm)."""
-    decision = dataclasses.replace(readout, threshold=0.0).decide(scores)
+    raw = dataclasses.replace(readout, threshold=0.0, confidence_shown=(), confidence_abstain=())
+    decision = raw.decide(scores)  # the threshold compares the unmapped probability
     shown = decision.reason == REASON_NONE
     return np.where(shown, decision.confidence.astype(np.float64), -np.inf)
 
@@ -212,6 +220,50 @@ def no_output_confidence(scores: torch.Tensor, labels: torch.Tensor) -> float:
     return float((int((silent & idle).sum()) + 1) / (int(silent.sum()) + 2))
 
 
+#: Equal-count bins of the isotonic confidence map, and the fewest windows to fit one on.
+CONFIDENCE_BINS = 20
+CONFIDENCE_MIN_WINDOWS = 200
+
+
+def isotonic_knots(
+    confidence: np.ndarray, hit: np.ndarray, bins: int = CONFIDENCE_BINS
+) -> tuple[tuple[float, float], ...]:
+    """Knots (x, y) of the isotonic map confidence -> P(hit): pool adjacent violators over
+    ``bins`` equal-count bins; () with fewer than CONFIDENCE_MIN_WINDOWS windows."""
+    conf = np.asarray(confidence, np.float64).reshape(-1)
+    hit = np.asarray(hit, np.float64).reshape(-1)
+    if conf.size < CONFIDENCE_MIN_WINDOWS:
+        return ()
+    order = np.argsort(conf, kind="stable")
+    blocks = []  # [x sum, y sum, count], merged while x ties or y decreases
+    for part in np.array_split(order, min(bins, conf.size)):
+        blocks.append([conf[part].sum(), hit[part].sum(), float(part.size)])
+        while len(blocks) > 1 and (
+            blocks[-1][1] / blocks[-1][2] <= blocks[-2][1] / blocks[-2][2]
+            or blocks[-1][0] / blocks[-1][2] <= blocks[-2][0] / blocks[-2][2]
+        ):
+            last = blocks.pop()
+            blocks[-1] = [a + b for a, b in zip(blocks[-1], last, strict=True)]
+    return tuple((float(np.clip(x / n, 0, 1)), float(np.clip(y / n, 0, 1))) for x, y, n in blocks)
+
+
+def fit_confidence_maps(readout: Readout, scores: torch.Tensor, labels: torch.Tensor) -> Readout:
+    """``readout`` with isotonic maps for shown and abstained confidences (module doc, 4)."""
+    plain = dataclasses.replace(readout, confidence_shown=(), confidence_abstain=())
+    scores = torch.as_tensor(scores)
+    decision = plain.decide(scores.reshape(-1, scores.shape[-1]))
+    hit = decision.class_id == torch.as_tensor(labels).reshape(-1).numpy()
+    shown = decision.reason == REASON_NONE
+    abstained = (decision.class_id == NO_GESTURE_ID) & _with_output(
+        scores.reshape(-1, scores.shape[-1])
+    ).numpy()
+    return dataclasses.replace(
+        plain,
+        confidence_shown=isotonic_knots(decision.confidence[shown], hit[shown]),
+        confidence_abstain=isotonic_knots(decision.confidence[abstained], hit[abstained]),
+    )
+
+
 def calibrate(
     readout: Readout,
     scores: torch.Tensor,
@@ -233,6 +285,8 @@ def calibrate(
         (the calibrated readout, the JSON record of the fit).
     """
     background = readout.background
+    # a recalibration starts from the plain softmax: old maps would skew the threshold's fit
+    readout = dataclasses.replace(readout, confidence_shown=(), confidence_abstain=())
     temperature = fit_temperature(scores, labels, background)
     calibrated = dataclasses.replace(readout, temperature=temperature, threshold=0.0)
     if background:
@@ -247,6 +301,8 @@ def calibrate(
     calibrated = dataclasses.replace(
         calibrated, threshold=threshold, no_output_confidence=no_output_confidence(scores, labels)
     )
+    ece_before = _decision_ece(calibrated, scores, labels)
+    calibrated = fit_confidence_maps(calibrated, scores, labels)
     scores = torch.as_tensor(scores)
     gestures = torch.as_tensor(labels).reshape(-1) >= 0
     decided = calibrated.decide(scores.reshape(-1, scores.shape[-1])).class_id
@@ -263,5 +319,16 @@ def calibrate(
         "val_gesture_windows_shown": float((decided[gestures.numpy()] >= 0).mean())
         if gestures.any()
         else None,
+        "val_ece_before_maps": ece_before,
+        "val_ece": _decision_ece(calibrated, scores, labels),
     }
     return calibrated, record
+
+
+def _decision_ece(readout: Readout, scores: torch.Tensor, labels: torch.Tensor) -> float | None:
+    """ECE of the decision's confidence against "its outcome is the label" (None: no window)."""
+    scores = torch.as_tensor(scores)
+    decision = readout.decide(scores.reshape(-1, scores.shape[-1]))
+    hit = decision.class_id == torch.as_tensor(labels).reshape(-1).numpy()
+    value = expected_calibration_error(decision.confidence, hit)
+    return None if math.isnan(value) else value

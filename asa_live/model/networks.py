@@ -77,12 +77,15 @@ class ForwardOutput(NamedTuple):
         state: the state after the last window.
         layer_spikes: ``[N, T, L]`` spike count of each spiking layer in each window.
         currents: when asked, the input current X of every spiking layer, ``[N, T, *layer_shape]``.
+        hidden_spikes: ``[N, T, hidden]`` spikes of the layer under the output layer (fc1), which
+            a readout's presence head reads (model/readout.py).
     """
 
     output_spikes: torch.Tensor
     state: NetState
     layer_spikes: torch.Tensor
     currents: tuple[torch.Tensor, ...] | None = None
+    hidden_spikes: torch.Tensor | None = None
 
 
 class SpikingConv(nn.Module):
@@ -381,6 +384,7 @@ class AsaSnn(nn.Module):
         currents: list[torch.Tensor] = []
         histories: list[AsaHistory | None] = []
         h = x
+        hidden = None
         for i, layer in enumerate(self.layers):
             if i == self._n_conv:
                 if self.head_pool is not None:
@@ -403,6 +407,8 @@ class AsaSnn(nn.Module):
             h, mem = layer.neuron(cur, state.membranes[i])
             membranes.append(mem)
             counts.append(h.flatten(2).sum(-1))
+            if i == len(self.layers) - 2:
+                hidden = h
         out = h
         if self.config.arch == "5layer":
             out = h.reshape(*h.shape[:2], self.config.num_classes, self.config.voting).mean(-1)
@@ -411,6 +417,7 @@ class AsaSnn(nn.Module):
             state=NetState(tuple(membranes), masks, tuple(histories) if self._sliding else None),
             layer_spikes=torch.stack(counts, -1),
             currents=tuple(currents) if collect_currents else None,
+            hidden_spikes=hidden,
         )
 
 

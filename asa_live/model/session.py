@@ -138,8 +138,9 @@ class StreamingSession:
     def _run(self, chunk: torch.Tensor) -> list[WindowResult]:
         with torch.inference_mode():
             out = self.model(chunk, self._state)
+            hidden = out.hidden_spikes if self.readout.has_presence else None
             scores, self._readout_state = self.readout.update(
-                out.output_spikes, self._readout_state
+                out.output_spikes, self._readout_state, hidden
             )
         self._state = out.state
         scores_np = scores[0].cpu().numpy()

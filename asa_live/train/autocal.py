@@ -88,7 +88,7 @@ def calibrate_on_validation(
     if not any((lab >= 0).any() for lab in labels) or not any((lab == -1).any() for lab in labels):
         return None
     runs = run_sequences(ckpt.model, sequences)
-    scores = [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
+    scores = [readout.stream_scores(r) for r in runs]
     keep = [torch.from_numpy(lab >= -1) for lab in labels]
     flat_scores = torch.cat([s[k] for s, k in zip(scores, keep, strict=True)])
     flat_labels = torch.cat([torch.from_numpy(lab)[k] for lab, k in zip(labels, keep, strict=True)])

@@ -11,6 +11,11 @@ the result is written into the checkpoint's provenance["readout"] (in place, or 
 
 Windows within ``--grace-ms`` of a gesture's start or end are left out of the fit: a gesture
 eases in and out there, so neither label is right.
+
+With ``--presence-data-root TRAIN_ROOT --presence-negatives DIR [DIR ...]`` it first fits a
+presence head (asa_live/train/presence.py) on TRAINING data (the training list of TRAIN_ROOT and
+the negative streams in DIR), then picks its weight on the validation split, calibrating each
+candidate as above. A leaky readout with a background output is needed.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asa_live.errors import AsaLiveError, InputFileError
+from asa_live.errors import AsaLiveError, ConfigError, InputFileError
 from asa_live.events.adapt import SensorAdapter
 from asa_live.events.sources import open_source
-from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE, calibrate
+from asa_live.model.calibration import DEFAULT_FA_PER_MINUTE
 from asa_live.model.checkpoint import load_checkpoint, store_readout
 from asa_live.model.readout import READOUT_KINDS, Readout
 from asa_live.options import Parser, float_in
@@ -36,6 +41,13 @@ from asa_live.train.autocal import labels_with_grace
 from asa_live.train.data.config import DataConfig
 from asa_live.train.data.splits import load_split
 from asa_live.train.evaluation import run_sequences
+from asa_live.train.presence import (
+    DEFAULT_L2,
+    GAIN_GRID,
+    choose_gain,
+    fit_presence,
+    presence_examples,
+)
 from asa_live.train.robustness import to_sequence
 
 NEGATIVE_SUFFIXES = (".aedat4", ".aedat", ".npy", ".raw", ".dat", ".csv")
@@ -68,12 +80,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace-ms", type=float_in(0, 5000), default=300.0, help="left out around gestures (ms)"
     )
     p.add_argument("--out", help="write the calibrated checkpoint here (default: in place)")
+    p.add_argument(
+        "--presence-data-root",
+        help="fit a presence head on these TRAINING recordings (their training list)",
+    )
+    p.add_argument(
+        "--presence-negatives",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="folders of TRAINING 'no gesture' recordings for the presence head",
+    )
+    p.add_argument(
+        "--presence-l2",
+        type=float_in(0.0, 1e3),
+        default=DEFAULT_L2,
+        help=f"L2 weight of the presence head's fit (default: {DEFAULT_L2})",
+    )
     return p
 
 
-def _scores(readout: Readout, model, sequences) -> list[torch.Tensor]:
-    runs = run_sequences(model, sequences)
-    return [readout.scores(torch.from_numpy(r["output_spikes"])[None].float())[0] for r in runs]
+def _presence_head(args: argparse.Namespace, ckpt, readout: Readout, data: DataConfig):
+    """(the readout with a fitted presence head, the fit's record); training data only."""
+    if not (readout.background and readout.kind == "leaky"):
+        raise ConfigError(
+            "A presence head needs a leaky readout with a background output; this checkpoint "
+            "has neither (train it with --no-gesture on, or pass --readout leaky)."
+        )
+    if not args.presence_negatives:
+        raise ConfigError("--presence-data-root needs --presence-negatives DIR (training data).")
+    train_data = dataclasses.replace(data, data_root=args.presence_data_root)
+    train = load_split(train_data, train=True).sequences
+    negatives = [
+        seq
+        for folder in args.presence_negatives
+        for seq in _negatives(Path(folder), data, ckpt.binning.adapt_mode)
+    ]
+    runs = run_sequences(ckpt.model, [*train, *negatives])
+    labels = [s.window_labels for s in train] + [None] * len(negatives)
+    grace = int(np.ceil(args.grace_ms * 1000 / data.window_us))
+    x, y = presence_examples(runs, labels, readout.decay, data.window_us, grace)
+    weight, bias = fit_presence(x, y, args.presence_l2)
+    record = {
+        "method": "balanced logistic regression on the leaky hidden spikes (train/presence.py)",
+        "data_root": str(args.presence_data_root),
+        "negatives": [str(n) for n in args.presence_negatives],
+        "windows": {"gesture": int(y.sum()), "no_gesture": int((1 - y).sum())},
+        "l2": args.presence_l2,
+    }
+    return dataclasses.replace(readout, presence_weight=weight, presence_bias=bias), record
 
 
 def _negatives(folder: Path, data: DataConfig, binning_mode: str):
@@ -105,20 +160,23 @@ def run(args: argparse.Namespace) -> dict:
     }
     readout = dataclasses.replace(readout, **changes)
     data = DataConfig.from_binning(ckpt.binning, data=args.data, data_root=args.data_root)
+    presence = None
+    if args.presence_data_root:
+        readout, presence = _presence_head(args, ckpt, readout, data)
+    elif readout.presence_weight:  # recalibrating without a new head: the old one is dropped
+        readout = dataclasses.replace(readout, presence_weight=(), presence_gain=0.0)
     val = load_split(data, train=False).sequences
     grace = int(np.ceil(args.grace_ms * 1000 / data.window_us))
     labels = [torch.from_numpy(labels_with_grace(s, grace)) for s in val]
-    scores = _scores(readout, ckpt.model, val)
-    keep = [lab >= -1 for lab in labels]
-    flat_scores = torch.cat([s[k] for s, k in zip(scores, keep, strict=True)])
-    flat_labels = torch.cat([lab[k] for lab, k in zip(labels, keep, strict=True)])
+    val_runs = run_sequences(ckpt.model, val)
     negatives = _negatives(Path(args.negatives), data, ckpt.binning.adapt_mode)
-    neg_scores = _scores(readout, ckpt.model, negatives)
-    flat_scores = torch.cat([flat_scores, *neg_scores])
-    flat_labels = torch.cat([flat_labels, *[torch.full((len(s),), -1) for s in neg_scores]])
-    calibrated, record = calibrate(
-        readout, flat_scores, flat_labels, neg_scores, data.window_us, args.target_fa_per_min
+    neg_runs = run_sequences(ckpt.model, negatives)
+    gains = GAIN_GRID if presence is not None else (0.0,)
+    calibrated, record, rows = choose_gain(
+        readout, val_runs, labels, neg_runs, data.window_us, args.target_fa_per_min, gains
     )
+    if presence is not None:
+        record["presence"] = {**presence, "gain": calibrated.presence_gain, "gains": rows}
     record["validation"] = {"data_root": str(args.data_root), "negatives": str(args.negatives)}
     target = Path(args.out) if args.out else Path(args.checkpoint)
     if args.out:

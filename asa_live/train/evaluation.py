@@ -209,8 +209,9 @@ def run_sequences(
     """Each sequence from one initial state, chunk after chunk (eval mode).
 
     Sequences are batched as independent streams (zero-padded to a whole number of chunks;
-    the padding is cut off again). Returns per sequence ``output_spikes [T, C]`` and
-    ``layer_spikes [T, L]``.
+    the padding is cut off again). Returns per sequence ``output_spikes [T, C]``,
+    ``layer_spikes [T, L]`` and ``hidden_spikes [T, hidden]`` (uint8: what a readout's
+    presence head reads).
     """
     device = torch.device(device)
     model.eval()
@@ -225,7 +226,7 @@ def run_sequences(
         length = max(sequences[i].num_windows for i in idx)
         length = math.ceil(length / k) * k
         state = net.initial_state(len(idx), device=device)
-        outs, layers = [], []
+        outs, layers, hiddens = [], [], []
         for start in range(0, length, k):
             x = np.zeros((len(idx), k, *sequences[idx[0]].frames.shape[1:]), dtype=np.float32)
             for row, i in enumerate(idx):
@@ -236,11 +237,20 @@ def run_sequences(
             state = result.state
             outs.append(result.output_spikes.float().cpu())
             layers.append(result.layer_spikes.float().cpu())
+            hidden = getattr(result, "hidden_spikes", None)
+            if hidden is None:  # a network without one (no presence head can read it)
+                hidden = torch.zeros(*result.output_spikes.shape[:2], 0)
+            hiddens.append(hidden.to(torch.uint8).cpu())
         out = torch.cat(outs, 1).numpy()
         lay = torch.cat(layers, 1).numpy()
+        hid = torch.cat(hiddens, 1).numpy()
         for row, i in enumerate(idx):
             n = sequences[i].num_windows
-            by_index[i] = {"output_spikes": out[row, :n], "layer_spikes": lay[row, :n]}
+            by_index[i] = {
+                "output_spikes": out[row, :n],
+                "layer_spikes": lay[row, :n],
+                "hidden_spikes": hid[row, :n],
+            }
         bar.update(len(idx))
     bar.close()
     for i in range(len(sequences)):
@@ -287,8 +297,7 @@ def streaming_protocol(
     streams, negatives = [], []
     hits_all: list[np.ndarray] = []
     for seq, run in zip(sequences, runs, strict=True):
-        spikes = torch.from_numpy(run["output_spikes"])[None]
-        scores = readout.scores(spikes)[0]  # [T, C_out]
+        scores = readout.stream_scores(run)  # [T, C_out]
         pred = readout.decide(scores).class_id  # -1: no gesture
         hits_all.append(_all_window_hits(pred, seq, window_us))
         if len(seq.segments):

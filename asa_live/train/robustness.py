@@ -36,7 +36,7 @@ from asa_live.synth import NEGATIVE_KINDS, TEST_SEEDS, generate_negative, genera
 from asa_live.train.data.config import DataConfig
 from asa_live.train.data.frames import bin_recording
 from asa_live.train.data.sequences import LabelledSequence, sequence_from_arrays
-from asa_live.train.evaluation import run_sequences
+from asa_live.train.evaluation import no_gesture_report, run_sequences
 
 #: Offsets into TEST_SEEDS, away from the IBM-layout test trials (100_000 + 0..99) and the
 #: validation trials (101_000 + ...).
@@ -101,10 +101,9 @@ def to_sequence(
     return sequence_from_arrays(name, arrays, data.window_us)
 
 
-def decisions(readout: Readout, output_spikes: np.ndarray) -> np.ndarray:
-    """Per-window decision (class id, or -1 for "no gesture") of a stream's output spikes."""
-    scores = readout.scores(torch.from_numpy(output_spikes)[None].float())[0]
-    return readout.decide(scores).class_id
+def decisions(readout: Readout, run: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Per-window decision (class id, or -1 for "no gesture") of one ``run_sequences`` result."""
+    return readout.decide(readout.stream_scores(run)).class_id
 
 
 def gesture_and_idle(
@@ -151,7 +150,7 @@ def evaluate_condition(
     window_ms = model.data.window_us / 1000.0
     hits, idle = [], []
     for seq, run in zip(sequences, runs, strict=True):
-        decided = decisions(model.readout, run["output_spikes"])
+        decided = decisions(model.readout, run)
         h, d = gesture_and_idle(decided, seq.segments, window_ms, grace_ms, idle_ms)
         hits.append(h)
         idle.append(d)
@@ -161,18 +160,27 @@ def evaluate_condition(
     }
 
 
-def evaluate_negatives(
+def negative_runs(
     model: Evaluated, negatives: Sequence[tuple[str, np.ndarray]]
-) -> dict[str, Any]:
-    """Fraction of "no gesture" windows and false alarms per minute, overall and per kind."""
+) -> list[dict[str, np.ndarray]]:
+    """The network's spikes on each negative stream (``run_sequences`` results)."""
     sequences = [
         to_sequence(kind, model.filtered(events), None, model.data) for kind, events in negatives
     ]
-    runs = run_sequences(model.model, sequences)
+    return run_sequences(model.model, sequences)
+
+
+def evaluate_negatives(
+    model: Evaluated,
+    negatives: Sequence[tuple[str, np.ndarray]],
+    runs: Sequence[Mapping[str, np.ndarray]] | None = None,
+) -> dict[str, Any]:
+    """Fraction of "no gesture" windows and false alarms per minute, overall and per kind."""
+    runs = runs if runs is not None else negative_runs(model, negatives)
     per_kind: dict[str, list[float]] = {}
     windows = abstained = alarms = 0
     for (kind, _), run in zip(negatives, runs, strict=True):
-        decided = decisions(model.readout, run["output_spikes"])
+        decided = decisions(model.readout, run)
         windows += len(decided)
         abstained += int(np.count_nonzero(decided < 0))
         alarms += false_alarms(decided)
@@ -184,6 +192,31 @@ def evaluate_negatives(
         "minutes": minutes,
         "per_kind": {k: float(np.mean(v)) for k, v in per_kind.items()},
     }
+
+
+def detection_report(
+    model: Evaluated,
+    recordings: Sequence[tuple[np.ndarray, np.ndarray]],
+    neg_runs: Sequence[Mapping[str, np.ndarray]],
+) -> dict[str, Any]:
+    """ "Gesture present" against "no gesture" on the clean recordings (gesture windows and
+    idle gaps) and the negative streams: ECE, and AUROC of the decision's top-gesture
+    probability against the maximum-softmax baseline, in one run (evaluation.no_gesture_report).
+    """
+    sequences = [
+        to_sequence(f"rec{i}", model.filtered(events), labels, model.data)
+        for i, (events, labels) in enumerate(recordings)
+    ]
+    runs = run_sequences(model.model, sequences)
+    readout = model.readout
+    report = no_gesture_report(
+        readout,
+        [(readout.stream_scores(r), s.window_labels) for r, s in zip(runs, sequences, strict=True)],
+        [readout.stream_scores(r) for r in neg_runs],
+        model.data.window_us,
+    )
+    report.pop("readout")  # the checkpoint's; the head's weights would flood the JSON
+    return report
 
 
 def robustness_protocol(
@@ -204,13 +237,18 @@ def robustness_protocol(
         rows[name] = {m.label: evaluate_condition(m, recordings, transform, seed) for m in models}
     if progress is not None:
         progress("negatives")
-    neg = {m.label: evaluate_negatives(m, negatives) for m in models}
+    neg, detection = {}, {}
+    for m in models:
+        runs = negative_runs(m, negatives)
+        neg[m.label] = evaluate_negatives(m, negatives, runs)
+        detection[m.label] = detection_report(m, recordings, runs)
     return {
         "protocol": "robustness",
         "recordings": len(recordings),
         "negative_streams": len(negatives),
         "conditions": rows,
         "negatives": neg,
+        "detection": detection,
     }
 
 
@@ -233,4 +271,21 @@ def format_robustness(result: Mapping[str, Any]) -> str:
             f"{label:>12}: {100 * neg['no_gesture_fraction']:.1f}% of "
             f"{neg['minutes']:.1f} min, {neg['false_alarms_per_min']:.2f} false alarms/min"
         )
+    detection = result.get("detection", {})
+    if detection:
+        lines.append("")
+        lines.append(
+            "gesture present vs no gesture (clean recordings + negative streams): AUROC ours / "
+            "max-softmax baseline, FPR at 95 % TPR ours / baseline, ECE"
+        )
+    for label, d in detection.items():
+        au, fpr = d["auroc"], d["fpr_at_95_tpr"]
+        lines.append(
+            f"{label:>12}: AUROC {_fmt(au['ours'])} / {_fmt(au['msp'])}, "
+            f"FPR@95 {_fmt(fpr['ours'])} / {_fmt(fpr['msp'])}, ECE {_fmt(d['ece'])}"
+        )
     return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -104,3 +104,78 @@ def test_grace_leaves_out_windows_around_gestures():
     seq.window_labels[8:12] = 3
     labels = labels_with_grace(seq, 2)
     assert labels.tolist() == [-1] * 6 + [-2] * 4 + [-2] * 4 + [-1] * 6
+
+
+@pytest.fixture(scope="module")
+def train_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    write_ibm_dataset(
+        root,
+        n_users=2,
+        n_test_users=1,
+        trials_per_user=1,
+        seed=8,
+        gesture_duration_us=(1_000_000, 1_100_000),
+        gap_us=(700_000, 800_000),
+    )
+    return root
+
+
+def _background_checkpoint(path):
+    import torch
+
+    from asa_live.classes import GESTURE_CLASSES
+    from asa_live.model import BinningConfig, ModelConfig, build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(
+        ModelConfig(channels=(8, 16, 16), hidden=32, num_classes=len(GESTURE_CLASSES) + 1)
+    )
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("weight") and p.dim() > 1:
+                p.mul_(6.0)
+    readout = {"kind": "leaky", "decay": 0.9, "background": True}
+    save_checkpoint(path, model, BinningConfig(), GESTURE_CLASSES, {"readout": readout})
+    return path
+
+
+def test_presence_head_is_fitted_on_training_data_and_stored(
+    val_data, train_root, tmp_path, capsys
+):
+    root, neg = val_data
+    ckpt = _background_checkpoint(tmp_path / "bg.safetensors")
+    out = tmp_path / "cal.safetensors"
+    args = [str(ckpt), "--data-root", str(root), "--negatives", str(neg), "--out", str(out)]
+    code = main([*args, "--presence-data-root", str(train_root), "--presence-negatives", str(neg)])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    readout = load_checkpoint(out).readout
+    assert len(readout.presence_weight) == 32  # one weight per hidden neuron
+    assert readout.presence_gain in [r["gain"] for r in printed["calibration"]["presence"]["gains"]]
+    assert printed["calibration"]["presence"]["windows"]["no_gesture"] > 0
+    assert readout.to_spec() == printed["readout"]
+    # recalibrating without --presence-data-root drops the head instead of keeping stale weights
+    assert main([str(out), "--data-root", str(root), "--negatives", str(neg)]) == 0
+    capsys.readouterr()
+    assert load_checkpoint(out).readout.presence_weight == ()
+
+
+def test_presence_head_bad_inputs_are_one_sentence(small_ckpt_path, val_data, tmp_path, capsys):
+    root, neg = val_data
+    ckpt = _background_checkpoint(tmp_path / "bg.safetensors")
+    base = ["--data-root", str(root), "--negatives", str(neg), "--out", str(tmp_path / "o")]
+    assert main([str(ckpt), *base, "--presence-data-root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "--presence-negatives" in err and len(err.strip().splitlines()) == 1
+    # a checkpoint without a background output cannot carry a head
+    code = main(
+        [str(small_ckpt_path), *base, "--presence-data-root", str(root)]
+        + ["--presence-negatives", str(neg)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "background output" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:
+        main([str(ckpt), *base, "--presence-l2", "nan"])
+    assert exc.value.code == 2

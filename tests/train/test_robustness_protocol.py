@@ -73,6 +73,12 @@ def test_protocol_runs_every_condition_for_every_model():
     neg = result["negatives"]["tiny"]
     assert 0.0 <= neg["no_gesture_fraction"] <= 1.0 and neg["minutes"] > 0
     assert "shift_x+15" in format_robustness(result)
+    det = result["detection"]["tiny"]
+    windows = round(neg["minutes"] * 60e6 / DataConfig().window_us)
+    assert det["windows"]["negative"] == windows  # every negative window is scored
+    assert det["windows"]["gesture"] > 0 and det["windows"]["negative"] > 0
+    assert set(det["auroc"]) == {"ours", "msp"} and "readout" not in det
+    assert "AUROC" in format_robustness(result)
 
 
 def test_negative_streams_cover_every_kind():

@@ -269,6 +269,7 @@ class FastSnn(nn.Module):
             h = max_pool2(h.reshape(n * t, *h.shape[2:])).reshape(n, t, -1)
         else:
             h = h.reshape(n, t, -1)  # logical (C, H, W) order, whatever the strides
+        hidden = None
         for i in range(self._n_conv, len(layers)):
             fc = layers[i].fc
             if fc.weight.numel() < self.fc_sparse_min_weights:
@@ -279,6 +280,8 @@ class FastSnn(nn.Module):
             h, mem = layers[i].neuron(cur, state.membranes[i])
             membranes.append(mem)
             counts.append(h.sum(-1))
+            if i == len(layers) - 2:
+                hidden = h
         out = h
         if model.config.arch == "5layer":
             out = h.reshape(n, t, model.config.num_classes, model.config.voting).mean(-1)
@@ -290,4 +293,5 @@ class FastSnn(nn.Module):
                 tuple(histories) if histories is not None else None,
             ),
             layer_spikes=torch.stack(counts, -1),
+            hidden_spikes=hidden,
         )
