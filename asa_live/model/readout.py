@@ -39,6 +39,7 @@ the LAST one, when ``background``) into one outcome per window:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -279,8 +280,16 @@ class Readout:
         for h_t in hidden.unbind(1):
             level = self.decay * level + (1.0 - self.decay) * h_t
             levels.append(level)
-        weight = torch.tensor(self.presence_weight, dtype=level.dtype, device=level.device)
+        weight = self._presence_tensor
+        if weight.dtype != level.dtype or weight.device != level.device:
+            weight = weight.to(level)
         return torch.stack(levels, 1) @ weight + self.presence_bias, level
+
+    @functools.cached_property
+    def _presence_tensor(self) -> torch.Tensor:
+        # built once: the live app asks for it every window (a frozen dataclass still has a
+        # __dict__, which cached_property fills without __setattr__)
+        return torch.tensor(self.presence_weight, dtype=torch.float32)
 
     def _update_outputs(
         self, spikes: torch.Tensor, state: ReadoutState

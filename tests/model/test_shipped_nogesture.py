@@ -35,6 +35,7 @@ def test_the_decision_is_calibrated_with_a_presence_head(ckpt) -> None:
     assert readout.temperature > 0 and 0 < readout.threshold < 1
     assert len(readout.presence_weight) == ckpt.model.config.hidden == 128
     assert readout.has_presence  # validation chose a gain > 0 for both variants
+    assert readout.confidence_shown and readout.confidence_abstain  # isotonic maps
     fit = ckpt.provenance["readout"]["calibration"]
     assert fit["presence"]["gain"] == readout.presence_gain
     assert fit["val_fa_per_minute"] <= fit["target_fa_per_minute"] == 0.5
