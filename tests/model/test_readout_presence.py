@@ -101,7 +101,8 @@ def test_bad_presence_values_are_config_errors(change):
         dataclasses.replace(_head(), **change)
 
 
-def test_both_backends_return_the_same_hidden_spikes():
+def _tiny_model():
+    """A small background-output net whose weights are scaled up so that every layer spikes."""
     torch.manual_seed(0)
     model = build_model(
         ModelConfig(channels=(4, 8, 8), hidden=16, num_classes=12, chunk_windows=1)
@@ -110,6 +111,11 @@ def test_both_backends_return_the_same_hidden_spikes():
         for p in model.parameters():
             if p.dim() > 1:
                 p.mul_(6.0)
+    return model
+
+
+def test_both_backends_return_the_same_hidden_spikes():
+    model = _tiny_model()
     x = (torch.rand(1, 6, 2, 32, 32) < 0.2).float() * 3
     with torch.inference_mode():
         eager = model(x)
@@ -120,14 +126,7 @@ def test_both_backends_return_the_same_hidden_spikes():
 
 
 def test_live_session_applies_the_head_like_the_offline_scores():
-    torch.manual_seed(0)
-    model = build_model(
-        ModelConfig(channels=(4, 8, 8), hidden=16, num_classes=12, chunk_windows=1)
-    ).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.mul_(6.0)
+    model = _tiny_model()
     rng = np.random.default_rng(0)
     readout = Readout(
         kind="leaky",

@@ -16,18 +16,18 @@ from asa_live.train.calibrate_cli import main
 from asa_live.train.data.sequences import SEGMENT_DTYPE, LabelledSequence
 
 
+def _ibm(root, users: int, seed: int, gesture_us: tuple[int, int], gap_us: tuple[int, int]):
+    """A tiny IBM-layout dataset: ``users`` users with one trial each, the last one for test."""
+    write_ibm_dataset(
+        root, n_users=users, n_test_users=1, trials_per_user=1, seed=seed,
+        gesture_duration_us=gesture_us, gap_us=gap_us,
+    )  # fmt: skip
+    return root
+
+
 @pytest.fixture(scope="module")
 def val_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("val")
-    write_ibm_dataset(
-        root,
-        n_users=1,
-        n_test_users=1,
-        trials_per_user=1,
-        seed=7,
-        gesture_duration_us=(300_000, 400_000),
-        gap_us=(300_000, 400_000),
-    )
+    root = _ibm(tmp_path_factory.mktemp("val"), 1, 7, (300_000, 400_000), (300_000, 400_000))
     neg = root / "neg"
     neg.mkdir()
     rng = np.random.default_rng(0)
@@ -108,17 +108,8 @@ def test_grace_leaves_out_windows_around_gestures():
 
 @pytest.fixture(scope="module")
 def train_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    write_ibm_dataset(
-        root,
-        n_users=2,
-        n_test_users=1,
-        trials_per_user=1,
-        seed=8,
-        gesture_duration_us=(1_000_000, 1_100_000),
-        gap_us=(700_000, 800_000),
-    )
-    return root
+    # gestures longer than twice the 300 ms grace: the presence head needs gesture windows
+    return _ibm(tmp_path_factory.mktemp("train"), 2, 8, (1_000_000, 1_100_000), (700_000, 800_000))
 
 
 def _background_checkpoint(path):
