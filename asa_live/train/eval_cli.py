@@ -1,5 +1,6 @@
 """``asa-live-eval CHECKPOINT_OR_RUN_DIR [...]``: the paper protocol and/or the streaming
-protocol, a printed table, ``results.json`` and PNGs in ``--out``.
+protocol, a printed table, ``results.json`` and PNGs in ``--out``; or, with ``--protocol
+robustness``, the robustness protocol (asa_live.train.robustness_run) and ``robustness.json``.
 
 A run folder means its best and last checkpoints - once, when they hold the same weights of the
 same epoch. Several checkpoints are compared side by side. User errors print one sentence and
@@ -30,6 +31,7 @@ from asa_live.train.data import DATA_KINDS, DataConfig, DataSplit, load_split
 from asa_live.train.devices import resolve_device
 from asa_live.train.eval_table import format_table
 from asa_live.train.evaluation import paper_protocol, streaming_protocol
+from asa_live.train.robustness_run import format_result, run_robustness, to_json
 
 __all__ = ["build_eval_parser", "eval_main", "evaluate_checkpoints", "write_plots"]
 
@@ -38,6 +40,8 @@ _EPILOG = """examples:
   asa-live-eval models/gesture-3layer-asa.safetensors models/gesture-3layer-none.safetensors \\
       --label asa --label none --data synthetic --out runs/eval
   asa-live-eval runs/paper3 --data ibm --data-root ~/data/DvsGesture --protocol paper
+  asa-live-eval models/gesture-3layer-asa-nogesture.safetensors --protocol robustness \\
+      --recordings 2 --negatives-per-kind 1 --background street.aedat4 --real street.aedat4
 """
 
 
@@ -49,8 +53,10 @@ def build_eval_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("models", nargs="+", help="checkpoint files or run folders (best + last)")
     p.add_argument("--label", action="append", help="a name per model for tables and plots")
-    p.add_argument("--protocol", choices=["paper", "stream", "both"], default="both",
-                   help="which protocol to run (default: both)")  # fmt: skip
+    p.add_argument("--protocol", choices=["paper", "stream", "both", "robustness"],
+                   default="both",
+                   help="which protocol to run: paper, stream, both, or robustness (shifted "
+                   "scenes, no-gesture streams, real replays; default: both)")  # fmt: skip
     p.add_argument("--data", choices=list(DATA_KINDS), default="synthetic",
                    help="test data: synthetic gestures, raw IBM files or tonic's .npy folders "
                    "(default: synthetic)")  # fmt: skip
@@ -94,7 +100,29 @@ def build_eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", default="runs/eval",
                    help="folder for results.json and PNGs (default: runs/eval)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="write no PNGs")
+    _robustness_options(p)
     return p
+
+
+def _robustness_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("--protocol robustness")
+    g.add_argument("--recordings", type=int_in(1, 1000), default=4,
+                   help="held-out clean recordings of 11 gestures (default: 4)")  # fmt: skip
+    g.add_argument("--negatives-per-kind", type=int_in(1, 1000), default=2,
+                   help="held-out no-gesture streams of each kind (default: 2)")  # fmt: skip
+    g.add_argument("--negative-ms", type=int_in(500, 3_600_000), default=6000,
+                   help="length of one no-gesture stream, ms (default: 6000)")  # fmt: skip
+    g.add_argument("--background", metavar="FILE", default=None,
+                   help="a recording mixed in behind the person as the 'background' "
+                   "condition (default: none)")  # fmt: skip
+    g.add_argument("--real", metavar="FILE", nargs="+", default=[],
+                   help="recordings without a gesture to replay as the live app does "
+                   "(reported, never tuned on)")  # fmt: skip
+    g.add_argument("--conditions", metavar="NAME,...", default=None,
+                   help="only these conditions, e.g. clean,shift_x+15 (default: all)")  # fmt: skip
+    g.add_argument("--noise-filter", choices=["off", "on", "both"], default="off",
+                   help="the live background-activity filter before binning; both: every "
+                   "model twice, the filtered one labelled LABEL+nf (default: off)")  # fmt: skip
 
 
 def _digest(path: Path) -> str:
@@ -223,6 +251,26 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
     return results
 
 
+def evaluate_robustness(args: argparse.Namespace) -> dict[str, Any]:
+    """``--protocol robustness``: run it on every model, write ``robustness.json``."""
+    torch.set_num_threads(args.torch_threads or 1)  # batch-1 steps gain nothing from more
+    result = run_robustness(
+        [(label, path) for label, path in expand_models(args.models, args.label)],
+        recordings=args.recordings,
+        negatives_per_kind=args.negatives_per_kind,
+        negative_ms=args.negative_ms,
+        background=args.background,
+        real=args.real,
+        noise_filter=args.noise_filter,
+        conditions=args.conditions.split(",") if args.conditions else None,
+        progress=lambda name: print(f"  {name} ...", flush=True),
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "robustness.json").write_text(to_json(result))
+    return result
+
+
 def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
     written = []
     for proto in ("paper", "stream"):
@@ -246,6 +294,10 @@ def eval_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")  # fmt: skip
     try:
+        if args.protocol == "robustness":
+            print(format_result(evaluate_robustness(args)))
+            print(f"\nresults: {Path(args.out) / 'robustness.json'}")
+            return 0
         results = evaluate_checkpoints(args)
     except AsaLiveError as err:
         print(f"asa-live-eval: {err}", file=sys.stderr)
