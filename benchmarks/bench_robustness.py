@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from asa_live.train.robustness_run import format_result, run_robustness, to_json  # noqa: E402
+from asa_live.train.robustness_run import format_result, run_from_args, to_json  # noqa: E402
 
 DEFAULT_MODELS = [
     ("asa", ROOT / "models" / "gesture-3layer-asa.safetensors"),
@@ -61,16 +61,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    result = run_robustness(
-        args.model or DEFAULT_MODELS,
-        recordings=args.recordings,
-        negatives_per_kind=args.negatives_per_kind,
-        negative_ms=args.negative_ms,
-        background=args.background,
-        real=args.real,
-        noise_filter=args.noise_filter,
-        progress=lambda name: print(f"  {name} ...", flush=True),
-    )
+    result = run_from_args(args.model or DEFAULT_MODELS, args)
     print(format_result(result))
     print(f"total {result['seconds']:.0f} s")
     if args.json:

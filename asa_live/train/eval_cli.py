@@ -31,7 +31,7 @@ from asa_live.train.data import DATA_KINDS, DataConfig, DataSplit, load_split
 from asa_live.train.devices import resolve_device
 from asa_live.train.eval_table import format_table
 from asa_live.train.evaluation import paper_protocol, streaming_protocol
-from asa_live.train.robustness_run import format_result, run_robustness, to_json
+from asa_live.train.robustness_run import format_result, run_from_args, to_json
 
 __all__ = ["build_eval_parser", "eval_main", "evaluate_checkpoints", "write_plots"]
 
@@ -254,17 +254,7 @@ def evaluate_checkpoints(args) -> dict[str, Any]:
 def evaluate_robustness(args: argparse.Namespace) -> dict[str, Any]:
     """``--protocol robustness``: run it on every model, write ``robustness.json``."""
     torch.set_num_threads(args.torch_threads or 1)  # batch-1 steps gain nothing from more
-    result = run_robustness(
-        [(label, path) for label, path in expand_models(args.models, args.label)],
-        recordings=args.recordings,
-        negatives_per_kind=args.negatives_per_kind,
-        negative_ms=args.negative_ms,
-        background=args.background,
-        real=args.real,
-        noise_filter=args.noise_filter,
-        conditions=args.conditions.split(",") if args.conditions else None,
-        progress=lambda name: print(f"  {name} ...", flush=True),
-    )
+    result = run_from_args(expand_models(args.models, args.label), args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "robustness.json").write_text(to_json(result))

@@ -112,6 +112,23 @@ def run_robustness(
     return result
 
 
+def run_from_args(specs: Sequence[tuple[str, str | Path]], args: Any) -> dict[str, Any]:
+    """``run_robustness`` with the options of ``asa-live-eval --protocol robustness`` or
+    ``bench_robustness.py`` (same names), printing each step."""
+    conditions = getattr(args, "conditions", None)
+    return run_robustness(
+        specs,
+        recordings=args.recordings,
+        negatives_per_kind=args.negatives_per_kind,
+        negative_ms=args.negative_ms,
+        background=args.background,
+        real=args.real,
+        noise_filter=args.noise_filter,
+        conditions=conditions.split(",") if conditions else None,
+        progress=lambda name: print(f"  {name} ...", flush=True),
+    )
+
+
 def _conditions(background, names: Sequence[str] | None) -> dict[str, Any]:
     every = robustness_conditions(background)
     if names is None:
