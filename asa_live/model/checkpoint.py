@@ -53,12 +53,20 @@ def _expected_outputs(names: list[str] | tuple[str, ...], provenance: dict[str, 
     return readout_from_provenance(provenance).num_outputs(len(names))
 
 
-def _check_geometry(config: ModelConfig, binning: BinningConfig) -> str | None:
+def _check_geometry(
+    config: ModelConfig, binning: BinningConfig, provenance: dict[str, Any] | None = None
+) -> str | None:
     if binning.frame_size != tuple(config.input_size):
         return (
             f"the binning gives {binning.frame_size[0]}x{binning.frame_size[1]} frames "
             f"(sensor {binning.sensor_size[0]}x{binning.sensor_size[1]} // {binning.downsample}) "
             f"but the model expects {config.input_size[0]}x{config.input_size[1]}"
+        )
+    head = len(readout_from_provenance(provenance).presence_weight)
+    if head and head != config.hidden:
+        return (
+            f"its readout's presence head has {head} weights for a hidden layer of "
+            f"{config.hidden} neurons"
         )
     return None
 
@@ -83,7 +91,7 @@ def save_checkpoint(
             f"(background output: {readout_from_provenance(provenance).background}); pass one "
             "name per gesture class."
         )
-    problem = _check_geometry(config, binning)
+    problem = _check_geometry(config, binning, provenance)
     if problem:
         raise ConfigError(f"Cannot save the checkpoint: {problem}.")
     meta = {
@@ -158,7 +166,7 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
             f"Model file {path} names {len(names)} classes (+{outputs - len(names)} background) "
             f"for a model with {config.num_classes} outputs."
         )
-    problem = _check_geometry(config, binning)
+    problem = _check_geometry(config, binning, provenance)
     if problem:
         raise ModelFileError(f"Model file {path} is inconsistent: {problem}.")
     try:

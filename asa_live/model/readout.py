@@ -10,7 +10,9 @@ Presence head (optional; leaky readouts with a background output): a logistic "s
 gesturing" detector on the hidden layer's spikes h[t] (fc1, the layer under the outputs),
 integrated like the outputs and read linearly,
     g[t] = d * g[t-1] + (1 - d) * h[t],     P[t] = w . g[t] + b     (logit of "gesture present"),
-and the background score becomes y_bg[t] - gamma * P[t]. Why: the output layer is trained
+and the background score becomes y_bg[t] - gamma * P[t] in the windows where a gesture output
+has a score (elsewhere nothing could be shown, and an output that never fired stays
+"no_output"). Why: the output layer is trained
 jointly on 11 gestures and "no gesture" and separates fans, lamps and traffic from gestures
 worse than the hidden layer does (validation AUROC 0.87 against 0.95 for a linear probe);
 w, b are fitted on training data (asa_live/train/presence.py), gamma on validation.
@@ -258,8 +260,11 @@ class Readout:
         if not self.has_presence:
             return scores, new
         logit, hidden_level = self._presence(hidden, state, spikes.shape[:2])
+        # only where a gesture output has a score: there the head can change the outcome, and
+        # a readout with no output (or only the background's) keeps its meaning in decide
+        gesturing = (scores[..., :-1] > 0).any(-1)
         scores = scores.clone()
-        scores[..., -1] -= self.presence_gain * logit
+        scores[..., -1] -= torch.where(gesturing, self.presence_gain * logit, 0.0)
         return scores, new._replace(hidden=hidden_level)
 
     def _presence(

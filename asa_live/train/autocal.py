@@ -114,7 +114,10 @@ def calibrate_without_threshold(
     """Temperature and background prior shift only (threshold 0): for validation data with
     idle windows but no idle stretch to measure false alarms on."""
     temperature = fit_temperature(scores, labels, readout.background)
-    base = dataclasses.replace(readout, temperature=temperature, threshold=0.0)
+    # maps fitted for an earlier decision would miscalibrate this one: start without them
+    base = dataclasses.replace(
+        readout, temperature=temperature, threshold=0.0, confidence_shown=(), confidence_abstain=()
+    )
     offsets = OFFSET_GRID if readout.background else (0.0,)
     scored = [
         (

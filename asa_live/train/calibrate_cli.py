@@ -158,13 +158,15 @@ def run(args: argparse.Namespace) -> dict:
         )
         if v is not None
     }
+    if readout.presence_weight:
+        # an old head belongs to the decision it was fitted with: drop it (--presence-data-root
+        # fits a new one), before --readout, which may ask for a kind a head cannot have
+        readout = dataclasses.replace(readout, presence_weight=(), presence_gain=0.0)
     readout = dataclasses.replace(readout, **changes)
     data = DataConfig.from_binning(ckpt.binning, data=args.data, data_root=args.data_root)
     presence = None
     if args.presence_data_root:
         readout, presence = _presence_head(args, ckpt, readout, data)
-    elif readout.presence_weight:  # recalibrating without a new head: the old one is dropped
-        readout = dataclasses.replace(readout, presence_weight=(), presence_gain=0.0)
     val = load_split(data, train=False).sequences
     grace = int(np.ceil(args.grace_ms * 1000 / data.window_us))
     labels = [torch.from_numpy(labels_with_grace(s, grace)) for s in val]

@@ -30,6 +30,7 @@ decision per window. Reported:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -465,6 +466,7 @@ def _score_stream(
     """The scored windows of one stream (see ``no_gesture_report``); labels None = negative."""
     scores = torch.as_tensor(scores)
     decision = readout.decide(scores)
+    plain = dataclasses.replace(readout, confidence_shown=(), confidence_abstain=())
     class_id = decision.class_id
     idle_abstain = active = None
     if labels is None:
@@ -481,7 +483,9 @@ def _score_stream(
     return {
         "confidence": decision.confidence.astype(np.float64)[keep],
         "hit": (class_id == labels)[keep],
-        "ours": decision.probs.max(-1).astype(np.float64)[keep],
+        # the detector's own score: the confidence maps rescale shown windows only, which
+        # would mix two scales in one ranking
+        "ours": plain.decide(scores).probs.max(-1).astype(np.float64)[keep],
         "msp": msp_score(scores, n_gestures)[keep],
         "positive": (labels >= 0)[keep],
         "idle_abstain": idle_abstain,

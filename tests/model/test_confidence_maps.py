@@ -70,7 +70,7 @@ def test_calibrate_reports_the_ece_before_and_after_the_maps():
     neg = [_scores(400, 4)[0]]
     readout = Readout(kind="leaky", background=True)
     calibrated, record = calibrate(readout, scores, labels, neg, 15_000, 60.0)
-    assert record["val_ece"] < record["val_ece_before_maps"]
+    assert record["val_ece_in_sample"] < record["val_ece_before_maps"]
     # recalibrating a mapped readout starts from the plain softmax: the same fit again
     again, _ = calibrate(calibrated, scores, labels, neg, 15_000, 60.0)
     assert again == calibrated
@@ -103,3 +103,12 @@ def test_knots_round_trip_through_json():
 def test_bad_knots_are_config_errors(knots):
     with pytest.raises(ConfigError, match="confidence_shown"):
         dataclasses.replace(Readout(), confidence_shown=knots)
+
+
+def test_calibrating_without_a_threshold_drops_old_maps():
+    from asa_live.train.autocal import calibrate_without_threshold
+
+    scores, labels = _scores(500, 5)
+    old = Readout(kind="leaky", background=True, confidence_shown=((0.1, 0.9), (0.9, 0.95)))
+    fresh, _ = calibrate_without_threshold(old, scores, labels)
+    assert fresh.confidence_shown == () and fresh.confidence_abstain == ()

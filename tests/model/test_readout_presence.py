@@ -12,7 +12,12 @@ import torch
 from asa_live.errors import ConfigError
 from asa_live.model import ModelConfig, build_model
 from asa_live.model.fast import FastSnn
-from asa_live.model.readout import Readout, readout_from_provenance
+from asa_live.model.readout import (
+    REASON_BACKGROUND,
+    REASON_NO_OUTPUT,
+    Readout,
+    readout_from_provenance,
+)
 from asa_live.model.session import StreamingSession
 
 H, C = 6, 4
@@ -145,3 +150,37 @@ def test_live_session_applies_the_head_like_the_offline_scores():
     assert np.allclose(np.stack(live), offline.numpy(), atol=1e-6)
     without = dataclasses.replace(readout, presence_gain=0.0).scores(out.output_spikes)[0]
     assert not np.allclose(offline[:, -1].numpy(), without[:, -1].numpy())  # the head acted
+
+
+def test_a_silent_output_stays_no_output_with_a_head():
+    """The head shifts the background score only where a gesture output has a score: a
+    readout that never fired is "no_output", and one where only the background fired is
+    "background", whatever the head says (its bias alone would flip both)."""
+    readout = dataclasses.replace(_head(gain=5.0), presence_bias=-3.0)
+    hidden = _spikes(4, H, 7)
+    silent = torch.zeros(1, 4, C)
+    assert (readout.decide(readout.scores(silent, hidden)).reason == REASON_NO_OUTPUT).all()
+    only_background = silent.clone()
+    only_background[..., -1] = 1.0
+    decided = readout.decide(readout.scores(only_background, hidden))
+    assert (decided.reason == REASON_BACKGROUND).all()
+
+
+def test_a_head_that_does_not_fit_the_hidden_layer_is_refused(tmp_path, monkeypatch):
+    from asa_live.classes import GESTURE_CLASSES
+    from asa_live.errors import ModelFileError
+    from asa_live.model import BinningConfig, load_checkpoint, save_checkpoint
+    from asa_live.model import checkpoint as ckpt_module
+
+    model = _tiny_model()  # hidden 16
+    bad = dataclasses.replace(_head(), presence_weight=(0.1,) * 5)
+    prov = {"readout": bad.to_spec()}
+    with pytest.raises(ConfigError, match="5 weights for a hidden layer of 16"):
+        save_checkpoint(tmp_path / "a.safetensors", model, BinningConfig(), GESTURE_CLASSES, prov)
+    monkeypatch.setattr(ckpt_module, "_check_geometry", lambda *a: None)  # write one anyway
+    path = save_checkpoint(
+        tmp_path / "b.safetensors", model, BinningConfig(), GESTURE_CLASSES, prov
+    )
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="presence head has 5 weights"):
+        load_checkpoint(path)

@@ -150,6 +150,16 @@ def test_presence_head_is_fitted_on_training_data_and_stored(
     assert main([str(out), "--data-root", str(root), "--negatives", str(neg)]) == 0
     capsys.readouterr()
     assert load_checkpoint(out).readout.presence_weight == ()
+    # and a head never blocks switching the readout kind
+    code = main([str(ckpt), "--data-root", str(root), "--negatives", str(neg), "--out", str(out)]
+                + ["--presence-data-root", str(train_root), "--presence-negatives", str(neg)])  # fmt: skip
+    assert code == 0 and load_checkpoint(out).readout.presence_weight
+    assert (
+        main([str(out), "--data-root", str(root), "--negatives", str(neg), "--readout", "mean"])
+        == 0
+    )
+    capsys.readouterr()
+    assert load_checkpoint(out).readout.kind == "mean"
 
 
 def test_presence_head_bad_inputs_are_one_sentence(small_ckpt_path, val_data, tmp_path, capsys):
